@@ -1,0 +1,1 @@
+"""Datasets: ImageNet-layout image folders and Fashion-MNIST, robust to bad images."""

@@ -1,0 +1,1 @@
+"""Weight formats: torchvision .pth, our .safetensors, the authors' Caffe release."""

@@ -1,0 +1,176 @@
+"""Load any supported weight file into a ready module; save ours as safetensors or .pth.
+
+``load_model`` is the one entry point: it picks the reader by file type, rebuilds the
+architecture (from metadata, from tensor shapes, or from a Caffe prototxt), checks the
+weights fit it, and returns the module with the input convention it expects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ..errors import SqueezeNetError
+from ..models.config import SqueezeNetConfig
+from ..models.infer import config_from_state_dict
+from ..models.squeezenet import SqueezeNet
+from ..utils.atomic import atomic_path
+from . import caffe
+from .hub import imagenet_state_dict
+from .preprocess import CAFFE, IMAGENET, Preprocess
+
+FORMAT_VERSION = "1"
+
+
+@dataclass
+class LoadedModel:
+    model: SqueezeNet
+    preprocess: Preprocess
+    source_format: str
+    classes: list[str] | None = None  # class names in index order, when the file knows them
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self) -> SqueezeNetConfig:
+        return self.model.config
+
+
+def _check_fits(config: SqueezeNetConfig, state: dict[str, torch.Tensor], what: str) -> SqueezeNet:
+    model = SqueezeNet(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        key = (missing or extra)[0]
+        raise SqueezeNetError(f"{what}: weights do not match the architecture ({'missing' if missing else 'unexpected'} {key})")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise SqueezeNetError(
+                f"{what}: weights do not match the architecture ({key} is {tuple(state[key].shape)}, "
+                f"expected {tuple(tensor.shape)})"
+            )
+    model.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
+    return model.eval()
+
+
+def _read_pth(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for non-checkpoint bytes
+        raise SqueezeNetError(f"{path}: not a loadable PyTorch state dict ({exc.__class__.__name__})") from None
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise SqueezeNetError(f"{path}: does not hold a state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            return {k: f.get_tensor(k) for k in f.keys()}, metadata
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise SqueezeNetError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def _from_state(
+    state: dict[str, torch.Tensor], arch_config: SqueezeNetConfig | None, what: str
+) -> SqueezeNetConfig:
+    if arch_config is None:
+        return config_from_state_dict(state)
+    classes = state.get("classifier.1.weight")
+    if classes is not None and classes.shape[0] != arch_config.num_classes:
+        arch_config = arch_config.replace(num_classes=classes.shape[0])
+    return arch_config
+
+
+def load_model(
+    path: str | Path,
+    arch: SqueezeNetConfig | None = None,
+    prototxt: str | Path | None = None,
+    arch_name: str = "squeezenet1_1",
+) -> LoadedModel:
+    """Rebuild the right module from any supported weight file, or ``"imagenet"``.
+
+    ``arch`` (optional) is what the user claims the file holds; a mismatch is an error.
+    """
+    if str(path) == "imagenet":
+        config = arch or SqueezeNetConfig(layout="v1_1" if arch_name == "squeezenet1_1" else "v1_0")
+        state = imagenet_state_dict(arch_name)
+        return LoadedModel(_check_fits(config, state, "imagenet"), IMAGENET, "torchvision", _imagenet_classes(1000))
+    path = Path(path)
+    if not path.is_file():
+        raise SqueezeNetError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        state, meta = read_safetensors(path)
+        if "squeezenet_config" in meta:
+            config = SqueezeNetConfig.from_json(meta["squeezenet_config"])
+            if arch is not None and arch.replace(num_classes=config.num_classes) != config:
+                raise SqueezeNetError(f"{path}: holds a different architecture than the one asked for")
+        else:
+            config = _from_state(state, arch, str(path))
+        preprocess = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else IMAGENET
+        classes = json.loads(meta["classes"]) if "classes" in meta else _imagenet_classes(config.num_classes)
+        return LoadedModel(_check_fits(config, state, str(path)), preprocess, "safetensors", classes, meta)
+    if suffix in (".pth", ".pt"):
+        state = _read_pth(path)
+        config = _from_state(state, arch, str(path))
+        return LoadedModel(_check_fits(config, state, str(path)), IMAGENET, "torchvision", _imagenet_classes(config.num_classes))
+    if suffix == ".caffemodel":
+        prototxt = Path(prototxt) if prototxt else path.with_name("deploy.prototxt")
+        if not prototxt.is_file():
+            raise SqueezeNetError(f"{path}: Caffe weights need their prototxt; pass --prototxt (looked for {prototxt})")
+        config = caffe.config_from_prototxt(caffe.read_prototxt(prototxt))
+        if arch is not None and arch.layout != config.layout:
+            raise SqueezeNetError(f"{path}: the prototxt describes layout {config.layout}, not {arch.layout}")
+        state = caffe.caffe_state_dict(caffe.read_caffemodel(path), config)
+        return LoadedModel(_check_fits(config, state, str(path)), CAFFE, "caffe", _imagenet_classes(config.num_classes))
+    if suffix == ".sqz":
+        from ..compress.sqz import load_sqz  # compression depends on io, not the other way round
+
+        return load_sqz(path)
+    raise SqueezeNetError(f"{path}: unsupported weight format {suffix or '(no suffix)'}; use .pth, .safetensors, .caffemodel or .sqz")
+
+
+def _imagenet_classes(num_classes: int) -> list[str] | None:
+    if num_classes != 1000:
+        return None
+    from torchvision.models import SqueezeNet1_1_Weights
+
+    return list(SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def save_model(
+    model: SqueezeNet,
+    path: str | Path,
+    preprocess: Preprocess = IMAGENET,
+    classes: list[str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Write weights atomically: ``.safetensors`` with the config in metadata, or a plain ``.pth``."""
+    path = Path(path)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        if path.suffix == ".safetensors":
+            metadata = {
+                "format": "squeezenet",
+                "format_version": FORMAT_VERSION,
+                "squeezenet_config": model.config.to_json(),
+                "preprocess": preprocess.to_json(),
+                **({"classes": json.dumps(classes)} if classes else {}),
+                **(extra or {}),
+            }
+            save_file(state, str(tmp), metadata=metadata)
+        elif path.suffix in (".pth", ".pt"):
+            torch.save(state, tmp)
+        else:
+            raise SqueezeNetError(f"{path}: can write .safetensors or .pth, not {path.suffix or '(no suffix)'}")

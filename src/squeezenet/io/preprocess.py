@@ -1,0 +1,73 @@
+"""The input convention a weight file expects, recorded beside the weights.
+
+torchvision's weights want RGB in [0, 1] normalised by ImageNet mean/std on 224 crops; the
+authors' Caffe weights want BGR in [0, 255] minus a per-channel mean on 227 crops. eval and
+predict read this record and build the matching transform, so the user never has to know.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torchvision.transforms import v2
+
+from ..errors import SqueezeNetError
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    color: str = "RGB"  # RGB, BGR or L (grayscale)
+    scale: float = 1.0  # pixel values span [0, scale] before mean/std
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    resize: int | None = 256  # shorter side before the centre crop; None keeps the size
+    crop: int = 224
+
+    def __post_init__(self) -> None:
+        if self.color not in ("RGB", "BGR", "L"):
+            raise SqueezeNetError(f"preprocess color must be RGB, BGR or L, got {self.color!r}")
+        channels = 1 if self.color == "L" else 3
+        if len(self.mean) != channels or len(self.std) != channels:
+            raise SqueezeNetError(f"preprocess mean/std need {channels} values for {self.color}")
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "L" else 3
+
+    def normalize(self) -> v2.Transform:
+        """uint8 image tensor -> normalised float tensor in this convention."""
+        steps: list[v2.Transform] = [v2.ToDtype(torch.float32, scale=True)]
+        if self.color == "BGR":
+            steps.append(v2.Lambda(lambda t: t.flip(-3)))
+        steps.append(v2.Normalize([m / self.scale for m in self.mean], [s / self.scale for s in self.std]))
+        return v2.Compose(steps)
+
+    def eval_transform(self) -> v2.Transform:
+        """PIL image -> model input: resize, centre crop, normalise."""
+        steps: list[v2.Transform] = [v2.ToImage()]
+        if self.color == "L":
+            steps.append(v2.Grayscale(1))
+        if self.resize:
+            steps.append(v2.Resize(self.resize, antialias=True))
+        steps += [v2.CenterCrop(self.crop), self.normalize()]
+        return v2.Compose(steps)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Preprocess":
+        try:
+            data: dict[str, Any] = json.loads(text)
+            return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
+        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+            raise SqueezeNetError(f"preprocess metadata is malformed: {exc}") from None
+
+
+IMAGENET = Preprocess()
+CAFFE = Preprocess(color="BGR", scale=255.0, mean=(104.0, 117.0, 123.0), std=(1.0, 1.0, 1.0), resize=256, crop=227)
+FASHION_MNIST = Preprocess(color="L", mean=(0.2860,), std=(0.3530,), resize=None, crop=28)

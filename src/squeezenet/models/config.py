@@ -1,0 +1,152 @@
+"""SqueezeNet architectures as data: the Section 5 metaparameters plus the macro layout.
+
+One frozen dataclass describes every model the toolkit builds. It is what travels with the
+weights (JSON in safetensors metadata), so a file alone is enough to rebuild its module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SqueezeNetError
+
+NUM_FIRE = 8
+FIRST_FIRE = 2  # the paper numbers Fire modules fire2 .. fire9
+
+# The two macro layouts of the authors' release: conv1 (filters, kernel, stride) and the
+# layers each max-pool follows.
+LAYOUTS: dict[str, dict[str, Any]] = {
+    "v1_0": {"conv1": (96, 7, 2), "pool_after": ("conv1", "fire4", "fire8")},
+    "v1_1": {"conv1": (64, 3, 2), "pool_after": ("conv1", "fire3", "fire5")},
+}
+STEMS = ("imagenet", "small")  # small: conv1 becomes 3x3 stride 1 pad 1, for 28-64 px inputs
+BYPASSES = ("none", "simple", "complex")
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+@dataclass(frozen=True)
+class SqueezeNetConfig:
+    """A point of the SqueezeNet design space. Defaults are SqueezeNet v1.0 exactly."""
+
+    base_e: int = 128
+    incr_e: int = 128
+    freq: int = 2
+    pct3x3: float = 0.5
+    sr: float = 0.125
+    layout: str = "v1_0"
+    stem: str = "imagenet"
+    bypass: str = "none"
+    num_classes: int = 1000
+    in_channels: int = 3
+    dropout: float = 0.5
+    conv10_pad: int = 0  # 1 only for models imported from the v1.0 Caffe release
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.layout in LAYOUTS, f"layout must be one of {sorted(LAYOUTS)}, got {self.layout!r}"),
+            (self.stem in STEMS, f"stem must be one of {STEMS}, got {self.stem!r}"),
+            (self.bypass in BYPASSES, f"bypass must be one of {BYPASSES}, got {self.bypass!r}"),
+            (self.base_e >= 2, f"base_e must be >= 2, got {self.base_e}"),
+            (self.incr_e >= 0, f"incr_e must be >= 0, got {self.incr_e}"),
+            (self.freq >= 1, f"freq must be >= 1, got {self.freq}"),
+            (0.0 < self.pct3x3 < 1.0, f"pct3x3 must be in (0, 1), got {self.pct3x3}"),
+            (0.0 < self.sr <= 4.0, f"sr must be in (0, 4], got {self.sr}"),
+            (self.num_classes >= 1, f"num_classes must be >= 1, got {self.num_classes}"),
+            (self.in_channels >= 1, f"in_channels must be >= 1, got {self.in_channels}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.conv10_pad in (0, 1), f"conv10_pad must be 0 or 1, got {self.conv10_pad}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SqueezeNetError(message)
+        if self.bypass != "none":
+            for n, (inp, (_, e1, e3)) in zip(self.fire_names(), zip(self.fire_inputs(), self.fire_widths())):
+                if self.bypass_kind(n) == "identity" and inp != e1 + e3:
+                    raise SqueezeNetError(
+                        f"simple bypass around {n} needs equal input and output channels, "
+                        f"got {inp} -> {e1 + e3}; choose freq/incr_e so they match"
+                    )
+
+    # --- Section 5 formula -------------------------------------------------------------
+    def fire_widths(self) -> list[tuple[int, int, int]]:
+        """(s1x1, e1x1, e3x3) per Fire module, from the paper's Section 5 formula.
+
+        e_i = base_e + incr_e * floor(i / freq); e3x3 = round(e_i * pct3x3), kept in [1, e_i - 1]
+        so both expand branches exist; e1x1 = e_i - e3x3; s1x1 = max(1, round(SR * e_i)).
+        Rounding is half-up.
+        """
+        widths = []
+        for i in range(NUM_FIRE):
+            e = self.base_e + self.incr_e * (i // self.freq)
+            e3 = min(max(_round_half_up(e * self.pct3x3), 1), e - 1)
+            s = max(1, _round_half_up(self.sr * e))
+            widths.append((s, e - e3, e3))
+        return widths
+
+    def fire_names(self) -> list[str]:
+        return [f"fire{FIRST_FIRE + i}" for i in range(NUM_FIRE)]
+
+    @property
+    def conv1_filters(self) -> int:
+        return LAYOUTS[self.layout]["conv1"][0]
+
+    def conv1_geometry(self) -> tuple[int, int, int]:
+        """(kernel, stride, padding) of conv1."""
+        if self.stem == "small":
+            return 3, 1, 1
+        _, kernel, stride = LAYOUTS[self.layout]["conv1"]
+        return kernel, stride, 0
+
+    def fire_inputs(self) -> list[int]:
+        inputs, channels = [], self.conv1_filters
+        for _, e1, e3 in self.fire_widths():
+            inputs.append(channels)
+            channels = e1 + e3
+        return inputs
+
+    def bypass_kind(self, fire_name: str) -> str | None:
+        """None, "identity" or "conv" for one Fire module under this config's bypass."""
+        n = int(fire_name.removeprefix("fire"))
+        if self.bypass == "none":
+            return None
+        if n % 2 == 1:  # fire3, 5, 7, 9: identity shortcut (Section 6, simple bypass)
+            return "identity"
+        return "conv" if self.bypass == "complex" else None
+
+    def pools_after(self) -> tuple[str, ...]:
+        return LAYOUTS[self.layout]["pool_after"]
+
+    # --- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SqueezeNetConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SqueezeNetError(f"unknown architecture fields {sorted(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SqueezeNetConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SqueezeNetError(f"architecture metadata is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise SqueezeNetError("architecture metadata must be a JSON object")
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> "SqueezeNetConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,19 @@
+"""Device auto-selection: CUDA when present, else the CPU; never required."""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import SqueezeNetError
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SqueezeNetError(f"unknown device {name!r} (use auto, cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SqueezeNetError("--device cuda was asked for but no CUDA device is available")
+    return device

@@ -1,0 +1,119 @@
+import pytest
+import torch
+import torchvision
+
+from squeezenet.errors import SqueezeNetError
+from squeezenet.models import SqueezeNet, SqueezeNetConfig, squeezenet1_0, squeezenet1_1
+from squeezenet.models.summary import summarize
+
+# Table 1 of the paper, params column.
+TABLE1_V10 = {
+    "conv1": 14_208, "fire2": 11_920, "fire3": 12_432, "fire4": 45_344, "fire5": 49_440,
+    "fire6": 104_880, "fire7": 111_024, "fire8": 188_992, "fire9": 197_184, "conv10": 513_000,
+}  # fmt: skip
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def formula_params(config: SqueezeNetConfig) -> int:
+    """Parameters from the Section 5 formula alone, independent of the module code."""
+    conv1_k = 3 if config.stem == "small" or config.layout == "v1_1" else 7
+    c1 = {"v1_0": 96, "v1_1": 64}[config.layout]
+    total = config.in_channels * c1 * conv1_k**2 + c1
+    channels = c1
+    for i in range(8):
+        e = config.base_e + config.incr_e * (i // config.freq)
+        e3 = min(max(int(e * config.pct3x3 + 0.5), 1), e - 1)
+        e1, s = e - e3, max(1, int(config.sr * e + 0.5))
+        total += channels * s + s + s * e1 + e1 + 9 * s * e3 + e3
+        channels = e
+    return total + channels * config.num_classes + config.num_classes
+
+
+def test_v10_matches_table1_per_layer():
+    summary = summarize(squeezenet1_0(), 227)
+    assert {r.name: r.params for r in summary.layers} == TABLE1_V10
+    assert summary.total_params == 1_248_424
+    shapes = {r.name: r.output for r in summary.layers}
+    assert shapes["conv1"] == (111, 111, 96) and shapes["fire2"] == (55, 55, 128)
+    assert shapes["fire9"] == (13, 13, 512) and shapes["conv10"] == (13, 13, 1000)
+
+
+def test_v11_total():
+    assert n_params(squeezenet1_1()) == 1_235_496
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"sr": 0.25}, {"sr": 0.75}, {"sr": 1.0}, {"pct3x3": 0.01}, {"pct3x3": 0.99, "sr": 0.5},
+     {"base_e": 64, "incr_e": 32, "freq": 4}, {"layout": "v1_1", "sr": 0.5, "num_classes": 10},
+     {"stem": "small", "in_channels": 1, "num_classes": 10}],
+)  # fmt: skip
+def test_metaparameter_formula(changes):
+    config = SqueezeNetConfig(**changes)
+    assert n_params(SqueezeNet(config)) == formula_params(config)
+
+
+def test_v10_defaults_are_table1_widths():
+    widths = SqueezeNetConfig().fire_widths()
+    assert widths[0] == (16, 64, 64) and widths[2] == (32, 128, 128) and widths[7] == (64, 256, 256)
+
+
+def test_bypass_parameter_counts():
+    plain = SqueezeNet(SqueezeNetConfig())
+    simple = SqueezeNet(SqueezeNetConfig(bypass="simple"))
+    complex_ = SqueezeNet(SqueezeNetConfig(bypass="complex"))
+    assert n_params(simple) == n_params(plain)
+    # 1x1 convs (with bias) around fire2, 4, 6, 8: 96->128, 128->256, 256->384, 384->512
+    shortcuts = sum(i * o + o for i, o in [(96, 128), (128, 256), (256, 384), (384, 512)])
+    assert n_params(complex_) - n_params(plain) == shortcuts
+
+
+def test_simple_bypass_changes_the_function():
+    torch.manual_seed(1)
+    plain = SqueezeNet(SqueezeNetConfig(layout="v1_1")).eval()
+    simple = SqueezeNet(SqueezeNetConfig(layout="v1_1", bypass="simple")).eval()
+    simple.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 3, 96, 96)
+    assert not torch.allclose(plain(x), simple(x))
+
+
+def test_simple_bypass_rejects_mismatched_channels():
+    with pytest.raises(SqueezeNetError, match="simple bypass"):
+        SqueezeNetConfig(bypass="simple", freq=1)
+
+
+@pytest.mark.parametrize("ours,theirs", [(squeezenet1_0, torchvision.models.squeezenet1_0),
+                                          (squeezenet1_1, torchvision.models.squeezenet1_1)])  # fmt: skip
+def test_same_keys_and_logits_as_torchvision(ours, theirs):
+    tv = theirs().eval()
+    model = ours().eval()
+    assert list(model.state_dict()) == list(tv.state_dict())
+    model.load_state_dict(tv.state_dict())
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert (model(x) - tv(x)).abs().max() < 1e-4
+
+
+def test_shared_weights_logits_equal_torchvision(imagenet_weights):
+    state = torch.load(imagenet_weights, weights_only=True)
+    tv = torchvision.models.squeezenet1_1()
+    tv.load_state_dict(state)
+    model = squeezenet1_1(weights=imagenet_weights)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert (model(x) - tv.eval()(x)).abs().max() < 1e-4
+
+
+def test_small_stem_on_fashion_mnist_size():
+    model = SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10)).eval()
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+    rows = {r.name: r.output for r in summarize(model, 28).layers}
+    assert rows["conv1"] == (28, 28, 64) and rows["fire9"] == (3, 3, 512)
+
+
+def test_invalid_config_is_one_clear_error():
+    with pytest.raises(SqueezeNetError, match="pct3x3"):
+        SqueezeNetConfig(pct3x3=1.5)

@@ -1,0 +1,119 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import torchvision
+
+from squeezenet.cli import main
+from squeezenet.io.caffe import caffe_to_torch_names, write_caffemodel
+from squeezenet.models import SqueezeNetConfig
+from squeezenet.io.formats import read_safetensors as read_tensors
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_info_json_totals(capsys):
+    code, out, _ = run(capsys, "info", "--arch", "squeezenet1_1", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["total_params"] == 1_235_496 and data["size_bytes"] == 4 * 1_235_496
+    assert [layer["name"] for layer in data["layers"]][:2] == ["conv1", "fire2"]
+    assert data["total_macs"] == sum(layer["macs"] for layer in data["layers"])
+
+
+def test_info_design_point_table(capsys):
+    code, out, _ = run(capsys, "info", "--sr", "0.75", "--pct3x3", "0.5")
+    assert code == 0 and "fire2" in out and "AlexNet 240 MB" in out
+
+
+def test_eval_matches_torchvision_accuracy(capsys, shared, imagenet_weights):
+    code, out, _ = run(
+        capsys, "eval", "--weights", str(imagenet_weights), "--data", str(shared / "imagenet-sample" / "val"),
+        "--classes", str(shared / "imagenet-sample" / "synset_words.txt"), "--json", "--quiet",
+    )  # fmt: skip
+    data = json.loads(out)
+    assert code == 0 and data["images"] == 250
+    assert data["top1"] == pytest.approx(64.4, abs=0.01) and data["top5"] == pytest.approx(85.6, abs=0.01)
+
+
+def test_predict_names_the_object(capsys, shared, imagenet_weights):
+    image = next((shared / "imagenet-sample" / "val" / "n01484850").iterdir())  # a great white shark
+    code, out, _ = run(capsys, "predict", "--weights", str(imagenet_weights), str(image), "--json")
+    top = json.loads(out)[0]["top"][0]
+    assert code == 0 and top["label"] == "great white shark" and top["probability"] > 0.5
+
+
+def test_convert_caffe_to_safetensors_exact(capsys, shared, tmp_path):
+    tv = torchvision.models.squeezenet1_0()
+    state = tv.state_dict()
+    blobs = {c: [state[f"{t}.weight"], state[f"{t}.bias"]] for c, t in caffe_to_torch_names(SqueezeNetConfig()).items()}
+    write_caffemodel(tmp_path / "w.caffemodel", blobs)
+    out_path = tmp_path / "w.safetensors"
+    code, _, err = run(capsys, "convert", str(tmp_path / "w.caffemodel"), "--prototxt",
+                       str(shared / "caffe" / "SqueezeNet_v1.0" / "deploy.prototxt"), "--out", str(out_path))  # fmt: skip
+    assert code == 0, err
+    converted, meta = read_tensors(out_path)
+    assert all(torch.equal(converted[k], v) for k, v in state.items())
+    assert json.loads(meta["squeezenet_config"])["conv10_pad"] == 1
+
+
+def test_convert_pth_round_trip(capsys, tmp_path):
+    state = torchvision.models.squeezenet1_1().state_dict()
+    torch.save(state, tmp_path / "a.pth")
+    assert run(capsys, "convert", str(tmp_path / "a.pth"), "--out", str(tmp_path / "b.safetensors"))[0] == 0
+    assert run(capsys, "convert", str(tmp_path / "b.safetensors"), "--out", str(tmp_path / "c.pth"))[0] == 0
+    back = torch.load(tmp_path / "c.pth", weights_only=True)
+    assert all(torch.equal(back[k], v) for k, v in state.items())
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["eval", "--weights", "missing.pth", "--data", "."], "no such file"),
+        (["predict", "--weights", "missing.safetensors", "x.jpg"], "no such file"),
+        (["info", "--sr", "0"], "sr must be"),
+        (["info", "--arch", "resnet50"], "unknown arch"),
+        (["convert", "missing.pth", "--out", "x.onnx"], "no such file"),
+    ],
+)
+def test_errors_are_one_line(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code != 0 and needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_image_and_wrong_output_suffix(capsys, tmp_path):
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), tmp_path / "w.pth")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    code, _, err = run(capsys, "predict", "--weights", str(tmp_path / "w.pth"), str(tmp_path / "empty.jpg"))
+    assert code == 2 and "cannot read image" in err
+    code, _, err = run(capsys, "convert", str(tmp_path / "w.pth"), "--out", str(tmp_path / "w.bin"))
+    assert code == 2 and not (tmp_path / "w.bin").exists()
+    assert not list(tmp_path.glob(".w.bin*"))  # no temporary file left behind
+
+
+def test_eval_folder_with_bad_images_and_uncovered_classes(capsys, tmp_path, shared, imagenet_weights):
+    data = tmp_path / "data"
+    (data / "n01440764").mkdir(parents=True)
+    (data / "n01440764" / "zero.JPEG").write_bytes(b"")
+    src = next((shared / "imagenet-sample" / "calib").iterdir())
+    (data / src.name).mkdir()
+    img = next(src.iterdir())
+    (data / src.name / img.name).write_bytes(img.read_bytes())
+    classes = shared / "imagenet-sample" / "synset_words.txt"
+    code, out, err = run(capsys, "eval", "--weights", str(imagenet_weights), "--data", str(data), "--classes", str(classes), "--json", "--quiet")
+    assert code == 0, err
+    assert json.loads(out)["images"] == 1 and json.loads(out)["skipped"] == 1
+    (data / "not_a_wnid").mkdir()
+    (data / "not_a_wnid" / "a.JPEG").write_bytes(img.read_bytes())
+    code, _, err = run(capsys, "eval", "--weights", str(imagenet_weights), "--data", str(data), "--classes", str(classes))
+    assert code == 2 and "does not cover" in err
+
+
+def test_python_dash_m_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "squeezenet", "info", "--json"], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["total_params"] == 1_248_424
