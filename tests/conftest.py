@@ -32,3 +32,45 @@ def imagenet_weights(shared: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+def write_idx(path: Path, array: "np.ndarray") -> None:
+    """Write an IDX file (the MNIST format), gzipped."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+@pytest.fixture(scope="session")
+def tiny_fmnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A learnable synthetic Fashion-MNIST-format dataset: class k is a bright bar at row 2k+3."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("fmnist")
+    for prefix, n in (("train", 1024), ("t10k", 256)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, k in enumerate(labels):
+            images[i, 2 * k + 3 : 2 * k + 6, 4:24] = 250
+        write_idx(root / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_fmnist() -> None:
+    from squeezenet.data.fashion_mnist import DEBIAN_DIR
+
+    if not (DEBIAN_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed (make setup installs it where apt works)")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))

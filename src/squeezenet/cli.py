@@ -60,6 +60,21 @@ def _add_weights_args(p: argparse.ArgumentParser, required: bool = True) -> None
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
 
 
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime", "onnxruntime-int8"])
+    p.add_argument("--calib-data", help="unlabelled images to calibrate int8 (onnxruntime-int8)")
+
+
+def _random_model(args: argparse.Namespace) -> Any:
+    """A randomly initialised --arch, for benchmarks that only need the compute."""
+    from .io.formats import LoadedModel
+    from .io.preprocess import IMAGENET
+    from .models import SqueezeNet, arch_config
+
+    preprocess = IMAGENET.__class__(crop=args.input_size, resize=None)
+    return LoadedModel(SqueezeNet(arch_config(args.arch or "squeezenet1_1")).eval(), preprocess, "random")
+
+
 def _load(args: argparse.Namespace) -> Any:
     from .io.formats import load_model
     from .models import arch_config
@@ -74,11 +89,22 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .models.summary import format_table, summarize
 
     config = _config_from_args(args)
-    summary = summarize(SqueezeNet(config), args.input_size)
+    model = SqueezeNet(config)
+    summary = summarize(model, args.input_size)
+    data: dict[str, Any] = {"config": config.to_dict(), **summary.to_dict()}
+    if args.footprint:
+        from .deploy.footprint import footprint, parse_bytes
+
+        budget = parse_bytes(args.budget) if args.budget else None
+        data["footprint"] = footprint(model, args.input_size, args.precision, budget, args.sqz).to_dict()
     if args.json:
-        _emit({"config": config.to_dict(), **summary.to_dict()})
-    else:
-        print(format_table(summary))
+        _emit(data)
+        return 0
+    print(format_table(summary))
+    if args.footprint:
+        from .deploy.footprint import format_footprint
+
+        print(format_footprint(data["footprint"]))
     return 0
 
 
@@ -88,8 +114,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     loaded = _load(args)
     result = eval_folder(
-        loaded, args.data, args.classes, args.batch_size, pick_device(args.device), progress=not args.quiet, workers=args.workers
-    )
+        loaded, args.data, args.classes, args.batch_size, pick_device(args.device), progress=not args.quiet,
+        workers=args.workers, backend=args.backend, calib_data=args.calib_data,
+    )  # fmt: skip
     if args.json:
         _emit(result.to_dict())
     else:
@@ -102,7 +129,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .inference import predict
     from .utils.device import pick_device
 
-    results = predict(_load(args), args.images, args.top, pick_device(args.device))
+    results = predict(_load(args), args.images, args.top, pick_device(args.device), args.backend, args.calib_data)
     if args.json:
         _emit(results)
     else:
@@ -122,6 +149,88 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train.config import TrainConfig
+    from .train.loop import train
+
+    design = {k: getattr(args, k) for k in ("base_e", "incr_e", "freq", "pct3x3", "sr", "bypass", "stem") if getattr(args, k) is not None}
+    fields = {k: getattr(args, k) for k in TrainConfig.__dataclass_fields__ if k not in ("design", "arch") and hasattr(args, k)}
+    summary = train(TrainConfig(arch=args.arch or "squeezenet1_1", design=design, **fields))
+    if args.json:
+        _emit({k: v for k, v in summary.items() if k != "history"})
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    report = run_demo(args.out, args.epochs, args.quiet)
+    print(f"demo done: test top-1 {report['test_top1']:.2f}%; report in {args.out}/report.md")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .deploy.export import export
+
+    report = export(_load(args), args.out, args.int8, args.calib_data)
+    if args.json:
+        _emit(report)
+    else:
+        print(f"wrote {args.out}: {report['bytes']:,} bytes, max logit difference vs PyTorch "
+              f"{report['max_logit_diff_random']:.2e} (random inputs)")  # fmt: skip
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    results: dict[str, Any] = {}
+    if args.backends:
+        from .bench.inference import bench_inference
+
+        loaded = _load(args) if args.weights else _random_model(args)
+        results["inference"] = bench_inference(loaded, args.backends.split(","), args.batch_size or 32, args.calib_data)
+    if args.train:
+        from .bench.train_speed import bench_train
+
+        results["train"] = bench_train(args.arch or "squeezenet1_1", args.batch_size or 128, args.steps)
+    if args.allreduce:
+        from .bench.allreduce import bench_allreduce
+
+        results["allreduce"] = bench_allreduce()
+    if not results:
+        raise SqueezeNetError("choose what to measure: --backends LIST, --train and/or --allreduce")
+    if args.json:
+        _emit(results)
+    else:
+        from .bench.report import format_results
+
+        print(format_results(results))
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .explore.plots import write_views
+    from .explore.points import design_points, parse_shard
+    from .explore.results import read_rows
+    from .explore.sweep import run_sweep
+    from .train.config import TrainConfig
+
+    points = design_points(args.kind, args.values or [], args.sr_values or [], args.pct3x3_values or [])
+    if not points:
+        raise SqueezeNetError(f"explore {args.kind} needs --values")
+    base = TrainConfig(
+        arch=args.base_arch, data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, limit_train=None if args.full else args.limit_train, limit_val=None if args.full else args.limit_val,
+        seed=args.seed, workers=args.workers, checkpoint_every=args.checkpoint_every,
+        design={k: getattr(args, k) for k in ("base_e", "incr_e", "freq") if getattr(args, k) is not None},
+    )  # fmt: skip
+    run_sweep(points, base, args.out, args.seeds, parse_shard(args.shard), args.quiet)
+    written = write_views(read_rows(Path(args.out) / "results.csv"), args.kind, Path(args.out))
+    print(f"results in {args.out}/results.csv; views: {', '.join(str(p) for p in written)}")
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="squeezenet", description="SqueezeNet models: build, train, compress, deploy.")
@@ -130,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="Table 1 view: per-layer shapes, params, MACs, size")
     _add_design_args(p)
     p.add_argument("--input-size", type=int, default=224)
+    p.add_argument("--footprint", action="store_true", help="weights + peak activations against an on-chip budget")
+    p.add_argument("--precision", choices=["fp32", "fp16", "int8", "sqz"], default="fp32")
+    p.add_argument("--sqz", help="with --precision sqz: the compressed file whose size counts")
+    p.add_argument("--budget", default="10MB", help="on-chip memory budget, e.g. 10MB (default), 512KiB")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
 
@@ -137,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights_args(p)
     p.add_argument("--data", required=True, help="ImageFolder directory (class folders, e.g. ImageNet wnids)")
     p.add_argument("--classes", help="class file, one 'wnid names' line per class in index order")
+    _add_backend_args(p)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--json", action="store_true")
@@ -146,9 +260,96 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="class names and probabilities for images")
     _add_weights_args(p)
     p.add_argument("images", nargs="+")
+    _add_backend_args(p)
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("train", help="train on Fashion-MNIST or an ImageNet-layout folder (torchrun for many processes)")
+    _add_design_args(p)
+    p.add_argument("--data", default="fashion-mnist", help="fashion-mnist, or a directory with train/ and val/ class folders")
+    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files (default: Debian's package)")
+    p.add_argument("--download", action="store_true", help="fetch Fashion-MNIST with torchvision if absent (needs internet)")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, help="global batch, split across processes (the lr follows it)")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], help="sgd: the paper's; adamw: the small-data default")
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--warmup-epochs", type=float)
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--grad-clip", type=float, help="max gradient norm (0: off)")
+    p.add_argument("--input-size", type=int)
+    p.add_argument("--limit-train", type=int)
+    p.add_argument("--limit-val", type=int)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (0: epoch ends only)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--quiet", action="store_true", help="no progress bars (for logs)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("demo", help="the main job: train on Fashion-MNIST and write runs/demo/report.*")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="benchmarks against a baseline in the same run (ratios)")
+    p.add_argument("--backends", help="inference backends, e.g. torch,torch-compile,onnxruntime,onnxruntime-int8")
+    p.add_argument("--weights", help="weights to benchmark (default: randomly initialised --arch)")
+    p.add_argument("--prototxt", default=None)
+    p.add_argument("--calib-data", help="unlabelled images for onnxruntime-int8")
+    p.add_argument("--input-size", type=int, default=224)
+    p.add_argument("--train", action="store_true", help="training images/s vs a plain eager fp32 loop")
+    p.add_argument("--allreduce", action="store_true", help="2-process gloo all-reduce: SqueezeNet vs AlexNet")
+    p.add_argument("--arch", default=None)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("export", help="ONNX (optionally int8), verified against PyTorch")
+    _add_weights_args(p)
+    p.add_argument("--format", choices=["onnx"], default="onnx")
+    p.add_argument("--int8", action="store_true", help="static int8 quantization with ONNX Runtime (needs --calib-data)")
+    p.add_argument("--calib-data", help="unlabelled images for int8 calibration")
+    p.add_argument("--out", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("explore", help="design-space sweeps (paper Sections 5-6) with Figure-2 style plots")
+    p.add_argument("kind", choices=["sr", "pct3x3", "bypass", "grid"])
+    p.add_argument("--values", nargs="+", help="the swept values (sr, pct3x3 or bypass kinds)")
+    p.add_argument("--sr-values", nargs="+", type=float, help="grid: squeeze ratios")
+    p.add_argument("--pct3x3-values", nargs="+", type=float, help="grid: 3x3 shares")
+    p.add_argument("--base-arch", choices=["squeezenet1_0", "squeezenet1_1"], default="squeezenet1_1")
+    p.add_argument("--base-e", type=int)
+    p.add_argument("--incr-e", type=int)
+    p.add_argument("--freq", type=int)
+    p.add_argument("--data", default="fashion-mnist")
+    p.add_argument("--data-dir")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--limit-train", type=int, default=10000)
+    p.add_argument("--limit-val", type=int, default=2000)
+    p.add_argument("--full", action="store_true", help="the paper's scale: all data (use with --epochs and ImageNet)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per point (mean and spread)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--out", required=True)
+    p.add_argument("--shard", help="I/N: run every N-th job starting at I (for several machines)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("convert", help="any supported weight format to .safetensors or .pth")
     p.add_argument("src", help="source weights")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -29,14 +29,16 @@ def topk_correct(logits: torch.Tensor, targets: torch.Tensor, k: int) -> int:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module,
+    model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
     batches: Iterable,
     device: torch.device = torch.device("cpu"),
     progress: bool = True,
     total: int | None = None,
 ) -> EvalResult:
-    """Batches yield (images, targets) or (images, targets, skipped_count)."""
-    model.eval()
+    """Batches yield (images, targets) or (images, targets, skipped_count); ``model`` may be
+    any logits function (an ONNX Runtime session wrapper, say)."""
+    if isinstance(model, nn.Module):
+        model.eval()
     n = top1 = top5 = skipped = 0
     loss_sum = 0.0
     for batch in tqdm(batches, desc="eval", unit="batch", total=total, disable=not progress, leave=False):

@@ -48,9 +48,16 @@ def eval_folder(
     device: torch.device = torch.device("cpu"),
     progress: bool = True,
     workers: int | None = None,
+    backend: str = "torch",
+    calib_data: str | Path | None = None,
 ) -> EvalResult:
     loader = folder_loader(loaded, data_dir, classes_file, batch_size, default_workers() if workers is None else workers)
-    result = evaluate(loaded.model.to(device), loader, device, progress=progress, total=len(loader))
+    if backend == "torch":
+        result = evaluate(loaded.model.to(device), loader, device, progress=progress, total=len(loader))
+    else:
+        from .deploy.runtime import make_runner
+
+        result = evaluate(make_runner(loaded, backend, calib_data), loader, progress=progress, total=len(loader))
     if result.images == 0:
         raise SqueezeNetError(f"{data_dir}: none of the {result.skipped} images could be read")
     return result
@@ -73,9 +80,21 @@ def load_images(loaded: LoadedModel, paths: Sequence[str | Path]) -> torch.Tenso
 
 @torch.no_grad()
 def predict(
-    loaded: LoadedModel, paths: Sequence[str | Path], top_k: int = 5, device: torch.device = torch.device("cpu")
+    loaded: LoadedModel,
+    paths: Sequence[str | Path],
+    top_k: int = 5,
+    device: torch.device = torch.device("cpu"),
+    backend: str = "torch",
+    calib_data: str | Path | None = None,
 ) -> list[dict]:
-    probs = torch.softmax(loaded.model.to(device).eval()(load_images(loaded, paths).to(device)).float(), dim=1)
+    images = load_images(loaded, paths)
+    if backend == "torch":
+        logits = loaded.model.to(device).eval()(images.to(device))
+    else:
+        from .deploy.runtime import make_runner
+
+        logits = make_runner(loaded, backend, calib_data)(images)
+    probs = torch.softmax(logits.float(), dim=1)
     k = min(top_k, probs.shape[1])
     values, indices = probs.topk(k, dim=1)
     names = loaded.classes

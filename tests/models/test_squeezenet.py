@@ -6,6 +6,8 @@ from squeezenet.errors import SqueezeNetError
 from squeezenet.models import SqueezeNet, SqueezeNetConfig, squeezenet1_0, squeezenet1_1
 from squeezenet.models.summary import summarize
 
+from helpers import formula_params
+
 # Table 1 of the paper, params column.
 TABLE1_V10 = {
     "conv1": 14_208, "fire2": 11_920, "fire3": 12_432, "fire4": 45_344, "fire5": 49_440,
@@ -15,21 +17,6 @@ TABLE1_V10 = {
 
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def formula_params(config: SqueezeNetConfig) -> int:
-    """Parameters from the Section 5 formula alone, independent of the module code."""
-    conv1_k = 3 if config.stem == "small" or config.layout == "v1_1" else 7
-    c1 = {"v1_0": 96, "v1_1": 64}[config.layout]
-    total = config.in_channels * c1 * conv1_k**2 + c1
-    channels = c1
-    for i in range(8):
-        e = config.base_e + config.incr_e * (i // config.freq)
-        e3 = min(max(int(e * config.pct3x3 + 0.5), 1), e - 1)
-        e1, s = e - e3, max(1, int(config.sr * e + 0.5))
-        total += channels * s + s + s * e1 + e1 + 9 * s * e3 + e3
-        channels = e
-    return total + channels * config.num_classes + config.num_classes
 
 
 def test_v10_matches_table1_per_layer():

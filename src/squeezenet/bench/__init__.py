@@ -1,0 +1,1 @@
+"""Benchmarks that compare against a baseline in the same run and report ratios."""

@@ -1,0 +1,83 @@
+"""Inference throughput and batch-1 latency per backend, on the same inputs, in one run.
+
+Ratios are against torch eager fp32 measured in the same process, because this machine is
+noisy; FLOPs (2 x MACs) over time gives the achieved GFLOP/s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..deploy.runtime import Runner, make_runner, torch_runner
+from ..errors import SqueezeNetError
+from ..io.formats import LoadedModel
+from ..models.summary import summarize
+from .timing import median, percentile, time_calls
+
+BENCH_BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
+
+
+def _runner(loaded: LoadedModel, backend: str, calib_data: str | Path | None) -> Runner:
+    if backend == "torch-compile":
+        return torch_runner(torch.compile(loaded.model.eval()))
+    if backend == "onnxruntime-int8" and calib_data is None:
+        raise SqueezeNetError("the onnxruntime-int8 backend needs --calib-data DIR")
+    return make_runner(loaded, backend, calib_data)
+
+
+def bench_inference(
+    loaded: LoadedModel,
+    backends: list[str],
+    batch_size: int = 32,
+    calib_data: str | Path | None = None,
+    repeats: int = 20,
+    latency_repeats: int = 100,
+) -> dict[str, Any]:
+    unknown = [b for b in backends if b not in BENCH_BACKENDS]
+    if unknown:
+        raise SqueezeNetError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BENCH_BACKENDS)}")
+    if "torch" not in backends:
+        backends = ["torch", *backends]  # the baseline every ratio refers to
+    crop, channels = loaded.preprocess.crop, loaded.config.in_channels
+    g = torch.Generator().manual_seed(0)
+    batch = torch.randn(batch_size, channels, crop, crop, generator=g)
+    single = batch[:1].contiguous()
+    macs = summarize(loaded.model, crop).total_macs
+    results = []
+    for backend in backends:
+        run = _runner(loaded, backend, calib_data)
+        throughput = time_calls(lambda: run(batch), repeats, warmup=3)
+        latency = time_calls(lambda: run(single), latency_repeats, warmup=5)
+        images_per_s = batch_size / median(throughput)
+        results.append({
+            "backend": backend,
+            "images_per_s": images_per_s,
+            "latency_ms_bs1": 1000 * median(latency),
+            "latency_ms_bs1_p90": 1000 * percentile(latency, 90),
+            "gflops_per_s": 2 * macs * images_per_s / 1e9,
+        })  # fmt: skip
+    base = results[0]["images_per_s"]
+    for r in results:
+        r["ratio_vs_torch"] = r["images_per_s"] / base
+    return {
+        "arch": loaded.config.to_dict(), "input_size": crop, "batch_size": batch_size,
+        "macs_per_image": macs, "flops_per_image": 2 * macs, "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "results": results,
+    }  # fmt: skip
+
+
+def format_inference(report: dict[str, Any]) -> str:
+    lines = [
+        f"inference at {report['input_size']} px, batch {report['batch_size']}, "
+        f"{report['flops_per_image'] / 1e9:.2f} GFLOP/image ({report['cpu_capability']}, {report['threads']} threads)",
+        f"  {'backend':<18} {'images/s':>10} {'ratio':>7} {'bs1 ms':>8} {'bs1 p90':>8} {'GFLOP/s':>8}",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"  {r['backend']:<18} {r['images_per_s']:>10.0f} {r['ratio_vs_torch']:>6.2f}x "
+            f"{r['latency_ms_bs1']:>8.2f} {r['latency_ms_bs1_p90']:>8.2f} {r['gflops_per_s']:>8.1f}"
+        )
+    return "\n".join(lines)

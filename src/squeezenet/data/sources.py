@@ -1,0 +1,235 @@
+"""Training data as resumable, shardable batch streams.
+
+Every random choice (epoch order, augmentation) is a pure function of (seed, epoch, step or
+sample), never of how far a shared RNG has advanced. That is what lets a run killed at any
+step resume with bitwise-identical results, and a 2-process run see the same global batches
+as a 1-process one: each rank takes its slice of the global batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from ..errors import SqueezeNetError
+from ..io.preprocess import FASHION_MNIST, IMAGENET, Preprocess
+from .fashion_mnist import TensorSplit, load_fashion_mnist
+from .images import RobustImageFolder, collate_skipping_bad
+
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (splitmix-style), stable across runs and processes."""
+    h = 0x9E3779B97F4A7C15
+    for p in parts:
+        h = (h ^ (p + 0x9E3779B97F4A7C15 + (h << 6) + (h >> 2))) & 0xFFFFFFFFFFFFFFFF
+        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    return h >> 1
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, epoch)))
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor
+    targets: torch.Tensor
+    skipped: int = 0
+
+
+class TrainSource(Protocol):
+    num_classes: int
+    in_channels: int
+    input_size: int
+    preprocess: Preprocess
+    classes: list[str]
+    train_size: int
+
+    def steps_per_epoch(self, global_batch: int) -> int: ...
+
+    def limit(self, train: int | None, val: int | None, seed: int) -> None: ...
+
+    def train_batches(
+        self, epoch: int, start_step: int, global_batch: int, rank: int, world: int, seed: int
+    ) -> Iterator[Batch]: ...
+
+    def val_batches(self, batch_size: int, rank: int, world: int) -> Iterator[Batch]: ...
+
+
+def _steps(n: int, global_batch: int) -> int:
+    steps = n // global_batch
+    if steps == 0:
+        raise SqueezeNetError(f"batch size {global_batch} exceeds the {n} training images")
+    return steps
+
+
+@dataclass
+class TensorSource:
+    """An in-memory uint8 dataset (Fashion-MNIST) with batch-level augmentation."""
+
+    train: TensorSplit
+    val: TensorSplit
+    classes: list[str]
+    preprocess: Preprocess = FASHION_MNIST
+    augment: bool = True
+    pad: int = 2
+    num_classes: int = field(init=False)
+    in_channels: int = field(init=False)
+    input_size: int = field(init=False)
+    train_size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.num_classes = len(self.classes)
+        self.in_channels = self.train.images.shape[1]
+        self.input_size = self.train.images.shape[-1]
+        self.train_size = len(self.train.labels)
+        self._mean = torch.tensor(self.preprocess.mean).view(1, -1, 1, 1)
+        self._std = torch.tensor(self.preprocess.std).view(1, -1, 1, 1)
+
+    def limit(self, train: int | None, val: int | None, seed: int) -> None:
+        """Keep the first ``train`` / ``val`` images (the files are already shuffled)."""
+        if train:
+            self.train = TensorSplit(self.train.images[:train], self.train.labels[:train])
+            self.train_size = len(self.train.labels)
+        if val:
+            self.val = TensorSplit(self.val.images[:val], self.val.labels[:val])
+
+    def _normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255.0 - self._mean) / self._std
+
+    def _augment(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Random translation by up to ``pad`` pixels (zero fill) and horizontal flip."""
+        b, _, h, w = x.shape
+        p = self.pad
+        padded = F.pad(x, (p, p, p, p))
+        oy = torch.randint(0, 2 * p + 1, (b,), generator=gen)
+        ox = torch.randint(0, 2 * p + 1, (b,), generator=gen)
+        flip = torch.rand(b, generator=gen) < 0.5
+        rows = (oy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = ox[:, None] + torch.arange(w)
+        cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]
+        return padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
+
+    def steps_per_epoch(self, global_batch: int) -> int:
+        return _steps(self.train_size, global_batch)
+
+    def train_batches(self, epoch, start_step, global_batch, rank, world, seed):  # noqa: ANN001, ANN201
+        order = epoch_order(self.train_size, seed, epoch)
+        local = global_batch // world
+        for step in range(start_step, self.steps_per_epoch(global_batch)):
+            idx = order[step * global_batch : (step + 1) * global_batch]
+            x = self.train.images[idx]
+            if self.augment:  # augment the global batch, then slice: invariant to world size
+                x = self._augment(x, torch.Generator().manual_seed(mix_seed(seed, epoch, step)))
+            part = slice(rank * local, (rank + 1) * local)
+            yield Batch(self._normalize(x[part]), self.train.labels[idx][part])
+
+    def val_batches(self, batch_size, rank, world):  # noqa: ANN001, ANN201
+        idx = torch.arange(rank, len(self.val.labels), world)
+        for i in range(0, len(idx), batch_size):
+            part = idx[i : i + batch_size]
+            yield Batch(self._normalize(self.val.images[part]), self.val.labels[part])
+
+
+class _SeededTransform(Dataset):
+    """Applies a random transform seeded by (seed, epoch, index): same crop whatever the worker."""
+
+    def __init__(self, folder: RobustImageFolder, transform: v2.Transform, seed: int) -> None:
+        self.folder, self.transform, self.seed, self.epoch = folder, transform, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.folder)
+
+    def __getitem__(self, i: int):  # noqa: ANN204
+        item = self.folder[i]
+        if item is None:
+            return None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(mix_seed(self.seed, self.epoch, i))
+            return self.transform(item[0]), item[1]
+
+
+@dataclass
+class FolderSource:
+    """ImageNet layout: ``DIR/train/<class>/*`` and ``DIR/val/<class>/*``."""
+
+    root: Path
+    input_size: int = 224
+    workers: int = 2
+    preprocess: Preprocess = IMAGENET
+    classes: list[str] = field(init=False)
+    num_classes: int = field(init=False)
+    in_channels: int = 3
+    train_size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        for split in ("train", "val"):
+            if not (self.root / split).is_dir():
+                raise SqueezeNetError(f"{self.root}: expected ImageNet layout with {split}/<class>/ folders")
+        self._train = RobustImageFolder(self.root / "train", transform=v2.Identity())
+        self._val = RobustImageFolder(self.root / "val", transform=self._eval_transform(), class_order=self._train.classes)
+        self.classes = list(self._train.classes)
+        self.num_classes = len(self.classes)
+        self.train_size = len(self._train)
+
+    def limit(self, train: int | None, val: int | None, seed: int) -> None:
+        """Keep a seeded random ``train`` / ``val`` subset (folders are sorted by class)."""
+        for folder, n in ((self._train, train), (self._val, val)):
+            if n and n < len(folder.samples):
+                keep = sorted(epoch_order(len(folder.samples), seed, -1)[:n].tolist())
+                folder.samples = [folder.samples[i] for i in keep]
+                folder.targets = [t for _, t in folder.samples]
+        self.train_size = len(self._train)
+
+    def _eval_transform(self) -> v2.Transform:
+        resize = int(round(self.input_size * 256 / 224))
+        return v2.Compose([v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(self.input_size), self.preprocess.normalize()])
+
+    def _train_transform(self) -> v2.Transform:
+        return v2.Compose(
+            [v2.ToImage(), v2.RandomResizedCrop(self.input_size, antialias=True), v2.RandomHorizontalFlip(), self.preprocess.normalize()]
+        )
+
+    def steps_per_epoch(self, global_batch: int) -> int:
+        return _steps(self.train_size, global_batch)
+
+    def train_batches(self, epoch, start_step, global_batch, rank, world, seed):  # noqa: ANN001, ANN201
+        order = epoch_order(self.train_size, seed, epoch).tolist()
+        local = global_batch // world
+        batches = [
+            order[s * global_batch + rank * local : s * global_batch + (rank + 1) * local]
+            for s in range(start_step, self.steps_per_epoch(global_batch))
+        ]
+        dataset = _SeededTransform(self._train, self._train_transform(), seed)
+        dataset.epoch = epoch
+        loader = DataLoader(dataset, batch_sampler=batches, num_workers=self.workers, collate_fn=collate_skipping_bad)
+        for images, targets, skipped in loader:
+            yield Batch(images, targets, skipped)
+
+    def val_batches(self, batch_size, rank, world):  # noqa: ANN001, ANN201
+        subset = torch.utils.data.Subset(self._val, range(rank, len(self._val), world))
+        loader = DataLoader(subset, batch_size=batch_size, num_workers=self.workers, collate_fn=collate_skipping_bad)
+        for images, targets, skipped in loader:
+            yield Batch(images, targets, skipped)
+
+
+def build_source(
+    data: str, data_dir: str | None = None, input_size: int | None = None, workers: int = 2, download: bool = False,
+    augment: bool = True,
+) -> TrainSource:
+    if data == "fashion-mnist":
+        train, val, classes = load_fashion_mnist(data_dir, download=download)
+        if input_size not in (None, 28):
+            raise SqueezeNetError("Fashion-MNIST images are 28x28; --input-size must be 28 for it")
+        return TensorSource(train, val, classes, augment=augment)
+    path = Path(data)
+    if not path.is_dir():
+        raise SqueezeNetError(f"--data {data!r}: not 'fashion-mnist' and not a directory")
+    return FolderSource(path, input_size or 224, workers)

@@ -1,0 +1,89 @@
+"""int8 static post-training quantization with ONNX Runtime's own tools.
+
+Calibration reads unlabelled images (any folder tree), preprocessed exactly as for
+inference. Defaults are the options measured fastest on this machine's CPU within the
+accuracy budget (see benchmarks/int8_options.py and the README's table).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from ..data.images import BAD_IMAGE_ERRORS, open_image
+from ..errors import SqueezeNetError
+from ..io.preprocess import Preprocess
+
+
+@dataclass(frozen=True)
+class Int8Options:
+    quant_format: str = "QDQ"  # QDQ | QOperator
+    per_channel: bool = True
+    calibrate_method: str = "MinMax"  # MinMax | Entropy | Percentile
+    reduce_range: bool = field(default_factory=lambda: not torch.cpu._is_vnni_supported())  # 7-bit weights avoid u8s8 overflow on AVX2
+    max_images: int = 256
+
+
+def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
+    """Preprocessed calibration images from a folder tree; labels, if any, are never read."""
+    root = Path(calib_dir)
+    if not root.is_dir():
+        raise SqueezeNetError(f"{root}: calibration folder does not exist")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file())
+    if not files:
+        raise SqueezeNetError(f"{root}: no images found for calibration")
+    transform = preprocess.eval_transform()
+    mode = "L" if preprocess.color == "L" else "RGB"
+    images = []
+    for path in files[:max_images]:
+        try:
+            images.append(transform(open_image(path, mode)))
+        except BAD_IMAGE_ERRORS:
+            continue
+    if not images:
+        raise SqueezeNetError(f"{root}: none of the {min(len(files), max_images)} calibration images could be read")
+    return torch.stack(images)
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, images: torch.Tensor, input_name: str, batch: int = 1) -> None:
+        # batch 1: histogram calibrators (Entropy, Percentile) need equal-shaped batches
+        self._batches: Iterator[dict[str, np.ndarray]] = iter(
+            [{input_name: images[i : i + batch].numpy()} for i in range(0, len(images), batch)]
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._batches, None)
+
+
+def quantize_int8(
+    proto: onnx.ModelProto, preprocess: Preprocess, calib_dir: str | Path, options: Int8Options = Int8Options()
+) -> bytes:
+    images = calibration_tensor(calib_dir, preprocess, options.max_images)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, prepped, int8 = (Path(tmp) / n for n in ("fp32.onnx", "prep.onnx", "int8.onnx"))
+        onnx.save(proto, fp32)
+        quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepped),
+            str(int8),
+            _Reader(images, proto.graph.input[0].name),
+            quant_format=QuantFormat.QDQ if options.quant_format == "QDQ" else QuantFormat.QOperator,
+            per_channel=options.per_channel,
+            reduce_range=options.reduce_range,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=getattr(CalibrationMethod, options.calibrate_method),
+        )
+        quantized = onnx.load(str(int8))
+        onnx.helper.set_model_props(quantized, {p.key: p.value for p in proto.metadata_props})
+        return quantized.SerializeToString()

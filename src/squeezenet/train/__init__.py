@@ -1,0 +1,1 @@
+"""Training: the paper's recipe, one process or many (torchrun / DDP), kill-safe and resumable."""

@@ -1,0 +1,260 @@
+"""The training loop, top to bottom: data, model, optimiser, resume, steps, epochs, outputs.
+
+Determinism: the model is initialised from ``seed``; epoch order and augmentation are pure
+functions of (seed, epoch, step); dropout is re-seeded from (seed, rank, step) before every
+step. A checkpoint therefore needs no RNG state, and a resumed run retraces the
+uninterrupted one bit for bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .. import __version__
+from ..data.sources import TrainSource, build_source, mix_seed
+from ..errors import SqueezeNetError
+from ..io.formats import save_model
+from ..models import SqueezeNet, SqueezeNetConfig, arch_config
+from ..utils.device import pick_device
+from . import distributed as D
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .report import plot_curves, write_json, write_metrics_csv
+
+
+def model_config_for(cfg: TrainConfig, source: TrainSource) -> SqueezeNetConfig:
+    """The arch with design overrides, sized for the data (classes, channels, small-image stem)."""
+    design = dict(cfg.design)
+    design.setdefault("stem", "small" if source.input_size <= 64 else "imagenet")
+    return arch_config(cfg.arch, **design, num_classes=source.num_classes, in_channels=source.in_channels)
+
+
+def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
+    """bf16/fp16 where the hardware computes it natively; on CPUs without bf16 units it is slower."""
+    if amp == "off":
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    native_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.bfloat16 if native_bf16 else None
+
+
+def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise SqueezeNetError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up, then the release's "poly" power-1 schedule: linear decay to zero."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, source: TrainSource, ctx: D.DistContext, batch_size: int, channels_last: bool) -> dict[str, float]:
+    model.eval()
+    sums = [0.0, 0.0, 0.0, 0.0]  # loss, top1, top5, n
+    for batch in source.val_batches(batch_size, ctx.rank, ctx.world_size):
+        if not len(batch.targets):
+            continue
+        x = batch.images.to(ctx.device)
+        x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+        y = batch.targets.to(ctx.device)
+        logits = model(x).float()
+        top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        sums[0] += float(F.cross_entropy(logits, y, reduction="sum"))
+        sums[1] += float((top5[:, 0] == y).sum())
+        sums[2] += float((top5 == y[:, None]).any(dim=1).sum())
+        sums[3] += len(y)
+    loss, top1, top5, n = D.all_sum(sums, ctx)
+    model.train()
+    return {"val_loss": loss / max(n, 1), "val_top1": 100 * top1 / max(n, 1), "val_top5": 100 * top5 / max(n, 1)}
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run (or resume) a training run into ``cfg.out``; returns the run summary."""
+    cfg = cfg.resolved()
+    ctx = D.setup(pick_device(cfg.device))
+    try:
+        return _train(cfg, ctx)
+    finally:
+        D.teardown(ctx)
+
+
+def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
+    out = Path(cfg.out)
+    ckpt_path = out / CHECKPOINT_NAME
+    if ckpt_path.exists() and not cfg.resume:
+        raise SqueezeNetError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if cfg.batch_size % ctx.world_size:
+        raise SqueezeNetError(f"--batch-size {cfg.batch_size} (global) must divide by the {ctx.world_size} processes")
+
+    # data
+    source = build_source(cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment)
+    if cfg.limit_train or cfg.limit_val:
+        source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
+    steps_per_epoch = source.steps_per_epoch(cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
+
+    # model, optimiser, schedule
+    torch.manual_seed(cfg.seed)
+    model_config = model_config_for(cfg, source)
+    model = SqueezeNet(model_config).to(ctx.device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(cfg, model)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup_steps))
+    dtype = autocast_dtype(ctx.device, cfg.amp)
+    scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
+
+    # resume
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "history": [], "acc": [0.0, 0.0, 0.0, 0.0, 0.0]}
+    if cfg.resume and ckpt_path.exists():
+        ckpt = load_checkpoint(ckpt_path)
+        if ckpt.get("model_config") != model_config.to_dict() or ckpt.get("total_steps") != total_steps:
+            raise SqueezeNetError(f"{ckpt_path} was written by a different command (architecture or schedule differ)")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        state = {k: ckpt[k] for k in state}
+        if ctx.is_main and not cfg.quiet:
+            print(f"resuming {out} at epoch {state['epoch'] + 1}, step {state['step']}/{steps_per_epoch}")
+    ddp_model, comm = D.wrap_ddp(model, ctx)
+
+    def checkpoint(epoch: int, step: int) -> None:
+        if ctx.is_main:
+            save_checkpoint(ckpt_path, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(), "model_config": model_config.to_dict(), "total_steps": total_steps,
+                "epoch": epoch, "step": step, "history": state["history"], "acc": state["acc"],
+            })  # fmt: skip
+
+    steps_run = 0
+    session_start = time.perf_counter()
+    for epoch in range(state["epoch"], cfg.epochs):
+        model.train()
+        start_step = state["step"] if epoch == state["epoch"] else 0
+        bar = tqdm(total=steps_per_epoch, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
+                   disable=cfg.quiet or not ctx.is_main, dynamic_ncols=True)  # fmt: skip
+        epoch_start = time.perf_counter()
+        for step, batch in enumerate(
+            source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed), start=start_step
+        ):
+            global_step = epoch * steps_per_epoch + step
+            torch.manual_seed(mix_seed(cfg.seed, ctx.rank, global_step))  # dropout masks for this step
+            x = batch.images.to(ctx.device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x
+            y = batch.targets.to(ctx.device, non_blocking=True)
+            with torch.autocast(ctx.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                logits = ddp_model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+
+            acc = state["acc"]
+            loss_value = float(loss.detach())
+            acc[0] += loss_value * len(y)
+            acc[1] += float((logits.detach().argmax(1) == y).sum())
+            acc[2] += len(y)
+            acc[3] += batch.skipped
+            steps_run += 1
+            bar.update()
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{scheduler.get_last_lr()[0]:.4f}", refresh=False)
+            if step + 1 < steps_per_epoch and cfg.checkpoint_every and (global_step + 1) % cfg.checkpoint_every == 0:
+                acc[4] += time.perf_counter() - epoch_start
+                epoch_start = time.perf_counter()
+                checkpoint(epoch, step + 1)
+            if cfg.max_steps is not None and steps_run >= cfg.max_steps:
+                bar.close()
+                return {"stopped_early": True, "steps_run": steps_run}
+        bar.close()
+
+        acc = state["acc"]
+        train_seconds = acc[4] + time.perf_counter() - epoch_start
+        loss_sum, correct, seen, skipped = D.all_sum(acc[:4], ctx)
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss_sum / max(seen, 1),
+            "lr": scheduler.get_last_lr()[0],
+            "train_top1": 100 * correct / max(seen, 1),
+            **validate(ddp_model.module if ctx.enabled else model, source, ctx, max(256, cfg.batch_size), cfg.channels_last),
+            "images_per_s": seen / max(train_seconds, 1e-9),
+            "seconds": train_seconds,
+            "skipped_images": int(skipped),
+        }
+        state["history"].append(row)
+        state["acc"] = [0.0, 0.0, 0.0, 0.0, 0.0]
+        checkpoint(epoch + 1, 0)
+        if ctx.is_main:
+            write_metrics_csv(out / "metrics.csv", state["history"])
+            plot_curves(out / "curves.png", state["history"], f"{cfg.arch} on {cfg.data}")
+            if not cfg.quiet:
+                print(f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
+                      f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
+                      + (f"  ({int(skipped)} unreadable images skipped)" if skipped else ""))  # fmt: skip
+
+    summary = _summary(cfg, ctx, model, model_config, state["history"], comm, steps_run, time.perf_counter() - session_start)
+    if ctx.is_main:
+        save_model(model, out / "model.safetensors", source.preprocess, source.classes,
+                   extra={"val_top1": f"{summary['val_top1']:.4f}", "trained_by": f"squeezenet {__version__}"})  # fmt: skip
+        write_json(out / "run.json", summary)
+    D.barrier(ctx)
+    return summary
+
+
+def _summary(
+    cfg: TrainConfig, ctx: D.DistContext, model: torch.nn.Module, model_config: SqueezeNetConfig,
+    history: list[dict[str, Any]], comm: D.CommStats, steps_run: int, seconds: float,
+) -> dict[str, Any]:  # fmt: skip
+    params = sum(p.numel() for p in model.parameters())
+    last = history[-1] if history else {}
+    return {
+        "config": cfg.to_dict(),
+        "model_config": model_config.to_dict(),
+        "params": params,
+        "size_bytes_fp32": 4 * params,
+        "world_size": ctx.world_size,
+        "val_top1": last.get("val_top1"),
+        "val_top5": last.get("val_top5"),
+        "train_seconds": sum(h["seconds"] for h in history),
+        "images_per_s": last.get("images_per_s"),
+        "gradient_bytes_per_step": 4 * params,  # what data-parallel training must exchange (fp32)
+        "allreduce_bytes_per_step": comm.bytes / steps_run if steps_run else 0.0,  # measured, this process
+        "allreduce_seconds_per_step": comm.seconds / steps_run if steps_run else 0.0,
+        "allreduce_calls_per_step": comm.calls / steps_run if steps_run else 0.0,
+        "session_seconds": seconds,
+        "history": history,
+        "environment": {
+            "squeezenet": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "device": str(ctx.device),
+            "threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "amp": str(autocast_dtype(ctx.device, cfg.amp)),
+            "machine": platform.machine(),
+        },
+    }

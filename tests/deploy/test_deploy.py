@@ -1,0 +1,122 @@
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from squeezenet.cli import main
+from squeezenet.deploy.footprint import footprint, parse_bytes
+from squeezenet.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME
+from squeezenet.deploy.runtime import ort_session
+from squeezenet.errors import SqueezeNetError
+from squeezenet.inference import load_images
+from squeezenet.io.formats import load_model, save_model
+from squeezenet.models import SqueezeNet, SqueezeNetConfig, squeezenet1_1
+
+
+@pytest.fixture()
+def small_weights(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "small.safetensors"
+    save_model(SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=10)), path)
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_weights):
+    out = tmp_path / "m.onnx"
+    code, stdout, err = run(capsys, "export", "--weights", small_weights, "--format", "onnx", "--out", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["max_logit_diff_random"] < 1e-3
+    proto = onnx.load(str(out))
+    assert proto.graph.input[0].name == INPUT_NAME and proto.graph.output[0].name == OUTPUT_NAME
+    assert "squeezenet_config" in {p.key for p in proto.metadata_props}
+    session = ort_session(out)
+    loaded = load_model(small_weights)
+    for batch in (1, 5):
+        x = torch.randn(batch, 3, 224, 224)
+        ours = session.run(None, {INPUT_NAME: x.numpy()})[0]
+        assert ours.shape == (batch, 10)
+        assert np.abs(ours - loaded.model(x).detach().numpy()).max() < 1e-3
+
+
+def test_onnx_export_on_real_images(shared, imagenet_weights, tmp_path):
+    from squeezenet.deploy.onnx_export import export_onnx
+
+    loaded = load_model(imagenet_weights)
+    images = load_images(loaded, sorted((shared / "imagenet-sample" / "val").glob("*/*.JPEG"))[:8])
+    report = export_onnx(loaded, tmp_path / "v11.onnx", real_images=images)
+    assert report["max_logit_diff_real"] < 1e-3 and report["max_logit_diff_random"] < 1e-3
+
+
+@pytest.mark.slow
+def test_int8_eval_loses_at_most_half_a_point(capsys, shared, imagenet_weights):
+    common = ["eval", "--weights", imagenet_weights, "--data", shared / "imagenet-sample" / "val",
+              "--classes", shared / "imagenet-sample" / "synset_words.txt", "--json", "--quiet"]  # fmt: skip
+    code, out, err = run(capsys, *common)
+    fp32 = json.loads(out)["top1"]
+    code, out, err = run(capsys, *common, "--backend", "onnxruntime-int8", "--calib-data", shared / "imagenet-sample" / "calib")
+    assert code == 0, err
+    assert json.loads(out)["top1"] >= fp32 - 0.5
+
+
+def test_predict_on_onnxruntime_matches_torch(capsys, small_weights, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (300, 260), (120, 30, 200)).save(tmp_path / "a.png")
+    code, out_t, _ = run(capsys, "predict", "--weights", small_weights, tmp_path / "a.png", "--json")
+    code, out_o, err = run(capsys, "predict", "--weights", small_weights, tmp_path / "a.png", "--json", "--backend", "onnxruntime")
+    assert code == 0, err
+    t, o = json.loads(out_t)[0]["top"], json.loads(out_o)[0]["top"]
+    assert [x["index"] for x in t] == [x["index"] for x in o]
+    assert abs(t[0]["probability"] - o[0]["probability"]) < 1e-4
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "unreadable"])
+def test_bad_calibration_data_is_one_line(capsys, tmp_path, small_weights, case):
+    calib = tmp_path / "calib"
+    if case != "missing":
+        calib.mkdir()
+    if case == "unreadable":
+        (calib / "a.jpg").write_bytes(b"garbage")
+    code, _, err = run(capsys, "export", "--weights", small_weights, "--int8", "--calib-data", calib, "--out", tmp_path / "q.onnx")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "calibration" in err
+    assert not (tmp_path / "q.onnx").exists()
+
+
+def test_non_onnx_and_wrong_suffix_refused(capsys, tmp_path, small_weights):
+    (tmp_path / "fake.onnx").write_bytes(b"not onnx at all")
+    with pytest.raises(SqueezeNetError):
+        ort_session((tmp_path / "fake.onnx"))
+    code, _, err = run(capsys, "export", "--weights", tmp_path / "fake.onnx", "--out", tmp_path / "x.onnx")
+    assert code == 2 and "unsupported weight format" in err
+    code, _, err = run(capsys, "export", "--weights", small_weights, "--out", tmp_path / "x.bin")
+    assert code == 2 and ".onnx" in err
+
+
+def test_footprint_peak_is_conv1_plus_pool1_for_v11():
+    f = footprint(squeezenet1_1(), 224, "fp32", parse_bytes("10MB"))
+    assert f.peak_activation_bytes == (111 * 111 * 64 + 55 * 55 * 64) * 4
+    assert f.weight_bytes == 1_235_496 * 4 and f.fits is True
+    int8 = footprint(squeezenet1_1(), 224, "int8")
+    assert int8.peak_activation_bytes * 4 == f.peak_activation_bytes and int8.weight_bytes == 1_235_496
+
+
+def test_footprint_cli_json(capsys):
+    code, out, _ = run(capsys, "info", "--arch", "squeezenet1_0", "--footprint", "--precision", "fp32", "--budget", "4MB", "--json")
+    fp = json.loads(out)["footprint"]
+    assert code == 0 and fp["fits"] is False and fp["budget_bytes"] == 4_000_000
+
+
+def test_bench_inference_reports_ratios(capsys):
+    code, out, err = run(capsys, "bench", "--backends", "torch,onnxruntime", "--batch-size", "2", "--input-size", "64", "--json")
+    assert code == 0, err
+    rows = json.loads(out)["inference"]["results"]
+    assert [r["backend"] for r in rows] == ["torch", "onnxruntime"]
+    assert rows[0]["ratio_vs_torch"] == 1.0 and all(r["images_per_s"] > 0 and r["latency_ms_bs1"] > 0 for r in rows)

@@ -1,0 +1,130 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from squeezenet.cli import main
+from squeezenet.errors import SqueezeNetError
+from squeezenet.io.formats import load_model, read_safetensors
+from squeezenet.train.config import TrainConfig
+from squeezenet.train.loop import lr_factor, train
+
+SMALL = ["--epochs", "2", "--batch-size", "64", "--checkpoint-every", "3", "--seed", "7", "--quiet"]
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "squeezenet", "train", *args]
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return read_safetensors(run / "model.safetensors")[0]
+
+
+def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist):
+    common = ["--data-dir", str(tiny_fmnist), *SMALL]
+    subprocess.run(cli("--out", str(tmp_path / "straight"), *common), check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(cli("--out", str(killed), *common), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "last.ckpt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (killed / "last.ckpt").exists() and not (killed / "model.safetensors").exists()
+    subprocess.run(cli("--out", str(killed), *common, "--resume"), check=True, capture_output=True)
+
+    a, b = weights(tmp_path / "straight"), weights(killed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    straight_csv = (tmp_path / "straight" / "metrics.csv").read_text().splitlines()
+    killed_csv = (killed / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[:7] for r in straight_csv] == [r.split(",")[:7] for r in killed_csv]
+
+
+def test_run_directory_contents_and_learning(tmp_path, tiny_fmnist):
+    out = tmp_path / "run"
+    summary = train(TrainConfig(out=str(out), data_dir=str(tiny_fmnist), epochs=3, batch_size=64, quiet=True))
+    for name in ("model.safetensors", "last.ckpt", "metrics.csv", "run.json", "curves.png"):
+        assert (out / name).is_file(), name
+    run = json.loads((out / "run.json").read_text())
+    assert run["world_size"] == 1 and run["val_top1"] == summary["val_top1"]
+    assert run["gradient_bytes_per_step"] == 4 * run["params"]
+    assert len((out / "metrics.csv").read_text().splitlines()) == 4
+    assert run["val_top1"] > 50  # chance is 10%
+    loaded = load_model(out / "model.safetensors")
+    assert loaded.config.num_classes == 10 and loaded.config.stem == "small" and loaded.preprocess.color == "L"
+
+
+def test_existing_run_needs_resume_and_matching_command(tmp_path, tiny_fmnist):
+    out = tmp_path / "run"
+    base = dict(out=str(out), data_dir=str(tiny_fmnist), epochs=1, batch_size=64, quiet=True, max_steps=4, checkpoint_every=2)
+    train(TrainConfig(**base))
+    with pytest.raises(SqueezeNetError, match="--resume"):
+        train(TrainConfig(**base))
+    with pytest.raises(SqueezeNetError, match="different command"):
+        train(TrainConfig(**{**base, "epochs": 3}, resume=True))
+
+
+def test_lr_schedule_warms_up_then_decays_linearly_to_zero():
+    assert lr_factor(0, 100, 10) == pytest.approx(0.1)
+    assert lr_factor(9, 100, 10) == pytest.approx(1.0)
+    assert lr_factor(55, 100, 10) == pytest.approx(0.5)
+    assert lr_factor(100, 100, 10) == 0.0
+    assert lr_factor(0, 100, 0) == 1.0
+
+
+def _image_tree(root: Path) -> None:
+    """Two classes of good images plus every kind of bad file the loader must survive."""
+    for split in ("train", "val"):
+        for k, colour in enumerate(((250, 10, 10), (10, 10, 250))):
+            d = root / split / f"class{k}"
+            d.mkdir(parents=True)
+            for i in range(12):
+                Image.new("RGB", (40, 36), tuple(max(0, c - 3 * i) for c in colour)).save(d / f"{i}.jpg")
+    bad = root / "train" / "class0"
+    (bad / "zero.jpg").write_bytes(b"")
+    (bad / "text.jpg").write_text("not an image")
+    good = (bad / "0.jpg").read_bytes()
+    (bad / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    Image.new("CMYK", (40, 36), (0, 200, 200, 0)).save(bad / "cmyk.jpg")
+    Image.new("L", (40, 36), 128).save(bad / "gray.png")
+    Image.new("P", (40, 36), 3).save(bad / "palette.png")
+
+
+def test_folder_training_survives_bad_images(tmp_path, capsys):
+    _image_tree(tmp_path / "data")
+    code = main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--input-size", "32",
+                 "--epochs", "1", "--batch-size", "10", "--lr", "0.001", "--optimizer", "adamw", "--workers", "0", "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    row = json.loads((tmp_path / "run" / "run.json").read_text())["history"][0]
+    assert row["skipped_images"] >= 2  # zero bytes and text at least; the truncated JPEG may decode partially
+    assert load_model(tmp_path / "run" / "model.safetensors").config.num_classes == 2
+
+
+def test_missing_fashion_mnist_is_one_clear_line(tmp_path, capsys):
+    code = main(["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "IDX files" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_learns(tmp_path, real_fmnist):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "squeezenet",
+           "train", "--out", str(out), "--epochs", "1", "--limit-train", "4000", "--limit-val", "1000",
+           "--batch-size", "64", "--quiet"]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=600)
+    run = json.loads((out / "run.json").read_text())
+    assert run["world_size"] == 2
+    assert run["val_top1"] > 40  # chance is 10%
+    # every step all-reduces each fp32 gradient once
+    assert run["allreduce_bytes_per_step"] == pytest.approx(run["gradient_bytes_per_step"], rel=0.01)
+    assert run["allreduce_seconds_per_step"] > 0
