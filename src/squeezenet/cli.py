@@ -231,6 +231,24 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compress(args: argparse.Namespace) -> int:
+    from .compress.pipeline import CompressOptions, compress, format_report
+    from .compress.sqz import write_sqz
+
+    if not args.out.endswith(".sqz"):
+        raise SqueezeNetError(f"{args.out}: the compressed file must end in .sqz")
+    if args.calib_data and args.train_data:
+        raise SqueezeNetError("choose one of --calib-data (distillation) and --train-data (labels)")
+    options = CompressOptions(
+        bits=args.bits, bits_spec=args.bits_per_layer, density=args.density, calib_data=args.calib_data,
+        train_data=args.train_data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+    )  # fmt: skip
+    data, report, _ = compress(_load(args), options, progress=not args.quiet)
+    write_sqz(args.out, data)
+    _emit(report) if args.json else print(format_report(report))
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="squeezenet", description="SqueezeNet models: build, train, compress, deploy.")
@@ -290,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto")
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
-    p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--augment", dest="augment", action="store_true", default=None, help="force augmentation on")
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="force augmentation off")
     p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="no progress bars (for logs)")
     p.add_argument("--json", action="store_true")
@@ -350,6 +369,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", help="I/N: run every N-th job starting at I (for several machines)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser("compress", help="Deep Compression to a .sqz file (prune, trained quantization, Huffman)")
+    _add_weights_args(p)
+    p.add_argument("--out", required=True, help="FILE.sqz")
+    p.add_argument("--bits", type=int, default=6, help="index bits per weight, 1-8 (default 6)")
+    p.add_argument("--bits-per-layer", help="overrides, e.g. conv1=8,expand3x3=5")
+    p.add_argument("--density", default="paper", help="paper | dense | 0.5 | expand3x3=0.33,conv10=0.5,default=1")
+    p.add_argument("--calib-data", help="unlabelled images: retrain by distillation from the original model")
+    p.add_argument("--train-data", help="labelled data: fashion-mnist or an ImageNet-layout folder")
+    p.add_argument("--epochs", type=int, default=0, help="epochs per retraining phase (0: post-training only)")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("convert", help="any supported weight format to .safetensors or .pth")
     p.add_argument("src", help="source weights")

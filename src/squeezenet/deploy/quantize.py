@@ -33,14 +33,21 @@ class Int8Options:
     max_images: int = 256
 
 
-def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
-    """Preprocessed calibration images from a folder tree; labels, if any, are never read."""
+def image_files(calib_dir: str | Path) -> list[Path]:
+    """Every image file under a folder tree, sorted; labels (folder names) are never read."""
     root = Path(calib_dir)
     if not root.is_dir():
         raise SqueezeNetError(f"{root}: calibration folder does not exist")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file())
     if not files:
         raise SqueezeNetError(f"{root}: no images found for calibration")
+    return files
+
+
+def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
+    """Preprocessed calibration images from a folder tree."""
+    root = Path(calib_dir)
+    files = image_files(root)
     transform = preprocess.eval_transform()
     mode = "L" if preprocess.color == "L" else "RGB"
     images = []

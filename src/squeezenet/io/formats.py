@@ -135,7 +135,7 @@ def load_model(
         state = caffe.caffe_state_dict(caffe.read_caffemodel(path), config)
         return LoadedModel(_check_fits(config, state, str(path)), CAFFE, "caffe", _imagenet_classes(config.num_classes))
     if suffix == ".sqz":
-        from ..compress.sqz import load_sqz  # compression depends on io, not the other way round
+        from ..compress.sqz import load_sqz  # compression builds on io, not the other way round
 
         return load_sqz(path)
     raise SqueezeNetError(f"{path}: unsupported weight format {suffix or '(no suffix)'}; use .pth, .safetensors, .caffemodel or .sqz")
@@ -158,6 +158,8 @@ def save_model(
 ) -> None:
     """Write weights atomically: ``.safetensors`` with the config in metadata, or a plain ``.pth``."""
     path = Path(path)
+    if preprocess.channels != model.config.in_channels:
+        raise SqueezeNetError(f"preprocessing gives {preprocess.channels} channels but the model takes {model.config.in_channels}")
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         if path.suffix == ".safetensors":

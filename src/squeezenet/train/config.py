@@ -8,11 +8,19 @@ from typing import Any
 
 # solver.prototxt of the release: SGD momentum 0.9, wd 2e-4, base lr 0.04, poly power 1
 # (linear decay to zero), global batch 512 (32 x iter_size 16), random_seed 42.
-PAPER_RECIPE: dict[str, Any] = {"optimizer": "sgd", "lr": 0.04, "momentum": 0.9, "weight_decay": 2e-4, "batch_size": 512, "warmup_epochs": 0.0, "epochs": 68, "label_smoothing": 0.0, "grad_clip": 0.0}
-# Small datasets (Fashion-MNIST): SqueezeNet has no batch norm and can sit at chance with the
-# ImageNet lr from step one; a short linear warm-up then the same linear decay converges
-# reliably in a few epochs.
-SMALL_RECIPE: dict[str, Any] = {"optimizer": "adamw", "lr": 0.002, "momentum": 0.9, "weight_decay": 2e-4, "batch_size": 128, "warmup_epochs": 0.3, "epochs": 4, "label_smoothing": 0.0, "grad_clip": 1.0}
+PAPER_RECIPE: dict[str, Any] = {
+    "optimizer": "sgd", "lr": 0.04, "momentum": 0.9, "weight_decay": 2e-4, "batch_size": 512, "warmup_epochs": 0.0,
+    "epochs": 68, "label_smoothing": 0.0, "grad_clip": 0.0, "augment": True,
+}  # fmt: skip
+# Small datasets (Fashion-MNIST). SqueezeNet has no batch norm and its last ReLU sits on the
+# logits: SGD at the ImageNet lr zeroes every logit within a few steps and the loss stays at
+# ln(10). AdamW with warm-up, gradient-norm clipping and the same linear decay converges every
+# time. Measured on Fashion-MNIST (2 CPU cores): augmentation (shift +-2 px, flip) cost 3 points
+# at epoch 3 of a short schedule, so it is off by default here.
+SMALL_RECIPE: dict[str, Any] = {
+    "optimizer": "adamw", "lr": 0.002, "momentum": 0.9, "weight_decay": 0.05, "batch_size": 64, "warmup_epochs": 0.3,
+    "epochs": 8, "label_smoothing": 0.0, "grad_clip": 1.0, "augment": False,
+}  # fmt: skip
 
 
 @dataclass
@@ -42,7 +50,7 @@ class TrainConfig:
     amp: str = "auto"  # auto | bf16 | fp16 | off
     channels_last: bool = True
     compile: bool = False
-    augment: bool = True
+    augment: bool | None = None  # random crop/flip; None: the recipe's choice
     quiet: bool = False
     max_steps: int | None = None  # stop (as if killed) after this many steps in this process; for tests
     design: dict[str, Any] = field(default_factory=dict)  # sr, pct3x3, bypass, ... overrides

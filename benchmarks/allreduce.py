@@ -1,0 +1,6 @@
+"""The paper's communication argument: all-reduce per step, SqueezeNet vs AlexNet, 2 x gloo."""
+
+from squeezenet.bench.allreduce import bench_allreduce
+from squeezenet.bench.report import format_results
+
+print(format_results({"allreduce": bench_allreduce(steps=3)}))

@@ -1,0 +1,19 @@
+"""Training throughput of the squeezenet loop vs a plain eager fp32 loop, same run."""
+
+import json
+import sys
+
+from squeezenet.bench.report import format_results
+from squeezenet.bench.train_speed import bench_train
+from squeezenet.data.fashion_mnist import load_fashion_mnist
+from squeezenet.errors import SqueezeNetError
+
+try:
+    train, _, _ = load_fashion_mnist()
+except SqueezeNetError:
+    train = None  # synthetic images of the same shape
+for batch in (64, 128):
+    result = bench_train("squeezenet1_1", batch, steps=20, data=train)
+    print(format_results({"train": result}))
+    json.dump(result, sys.stderr)
+    print(file=sys.stderr)

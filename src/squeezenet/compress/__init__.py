@@ -1,0 +1,1 @@
+"""Deep Compression (Han et al.) for SqueezeNet: prune, trained quantization, Huffman, .sqz."""

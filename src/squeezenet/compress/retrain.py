@@ -1,0 +1,100 @@
+"""Retraining during compression: with labels (the paper's way) or by distillation.
+
+Without the training set, the uncompressed model is the teacher: on unlabelled images with
+augmentation, the compressed student learns to reproduce the teacher's output distribution
+(KL divergence at temperature T), which drives both the masked retraining after pruning and
+the centroid fine-tuning after weight sharing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torchvision.transforms import v2
+from tqdm import tqdm
+
+from ..data.images import BAD_IMAGE_ERRORS, open_image
+from ..data.sources import build_source, mix_seed
+from ..errors import SqueezeNetError
+from ..io.preprocess import Preprocess
+from ..deploy.quantize import image_files
+
+Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]
+
+
+def unlabelled_batches(calib_dir: str | Path, preprocess: Preprocess, batch_size: int, seed: int) -> tuple[Batches, int]:
+    """Endless augmented batches from a folder of unlabelled images, and the image count."""
+    mode = "L" if preprocess.color == "L" else "RGB"
+    resize = v2.Resize(preprocess.resize, antialias=True) if preprocess.resize else v2.Identity()
+    images: list[Image.Image] = []
+    for path in image_files(calib_dir):
+        try:
+            images.append(resize(open_image(path, mode)))
+        except BAD_IMAGE_ERRORS:
+            continue
+    if not images:
+        raise SqueezeNetError(f"{calib_dir}: no readable images for distillation")
+    augment = v2.Compose([v2.ToImage(), v2.RandomResizedCrop(preprocess.crop, scale=(0.25, 1.0), antialias=True),
+                          v2.RandomHorizontalFlip(), preprocess.normalize()])  # fmt: skip
+
+    def generate() -> Batches:
+        step = 0
+        while True:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(mix_seed(seed, step))
+                picks = torch.randint(0, len(images), (batch_size,)).tolist()
+                yield torch.stack([augment(images[i]) for i in picks]), None
+            step += 1
+
+    return generate(), len(images)
+
+
+def labelled_batches(data: str, batch_size: int, seed: int) -> tuple[Batches, int]:
+    source = build_source(data, workers=2)
+
+    def generate() -> Batches:
+        epoch = 0
+        while True:
+            for batch in source.train_batches(epoch, 0, batch_size, 0, 1, seed):
+                yield batch.images, batch.targets
+            epoch += 1
+
+    return generate(), source.train_size
+
+
+def retrain(
+    model: torch.nn.Module, batches: Batches, steps: int, lr: float, teacher: torch.nn.Module | None,
+    desc: str, progress: bool = True, temperature: float = 2.0,
+) -> None:  # fmt: skip
+    """Train whatever in ``model`` still requires grad (masked weights, or codebooks and biases)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / max(1, steps))
+    model.train()
+    for step in tqdm(range(steps), desc=desc, unit="step", disable=not progress, leave=False):
+        torch.manual_seed(mix_seed(step, 7))
+        x, y = next(batches)
+        logits = model(x)
+        if teacher is None:
+            loss = F.cross_entropy(logits, y)
+        else:
+            with torch.no_grad():
+                target = F.softmax(teacher(x) / temperature, dim=1)
+            loss = F.kl_div(F.log_softmax(logits / temperature, dim=1), target, reduction="batchmean") * temperature**2
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    model.eval()
+
+
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    teacher = copy.deepcopy(model).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher

@@ -1,0 +1,258 @@
+"""The ``.sqz`` file: a Deep-Compression-coded SqueezeNet that loads back and runs.
+
+Layout (all integers little-endian)::
+
+    magic   b"SQZF"            4 bytes
+    version u16 = 1            format version; readers refuse others
+    flags   u16 = 0            reserved
+    hlen    u32                length of the compressed header
+    header  zlib(JSON)         config, preprocessing, classes, and a table of layers
+    blobs                      per coded layer, in table order:
+                                 codebook      k x float32 (the shared weight values)
+                                 index code    code length per index symbol, uint8 (canonical Huffman)
+                                 index chunks  uint32 bit offset of every 1024th symbol
+                                 index stream  Huffman-coded cluster indices
+                               and, for a pruned layer, the same three for the position stream:
+                                 gap code, gap chunks, gap stream
+                               then every uncoded tensor (biases) as float32
+    crc32   u32                over everything before it
+
+A pruned layer lists its surviving weights in row-major order as (gap, index) entries: gap
+is the distance to the previous survivor minus one, in ``gap_bits`` bits; a larger distance
+inserts filler entries (gap 2**gap_bits - 1, index symbol k, no weight), as Deep Compression
+does. Index and gap streams are each Huffman-coded. A dense layer stores indices only.
+
+The reader verifies the checksum before parsing anything, bounds every size and count by
+the file's own length before allocating, and rebuilds exactly the weights that were coded.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import SqueezeNetError
+from ..io.formats import LoadedModel, _check_fits, _imagenet_classes
+from ..io.preprocess import Preprocess
+from ..models import SqueezeNetConfig
+from ..utils.atomic import write_bytes
+from .huffman import CHUNK, HuffmanError, Stream, code_lengths, decode_many, encode
+
+MAGIC = b"SQZF"
+VERSION = 1
+PREFIX = struct.Struct("<4sHHI")
+MAX_ELEMENTS = 1 << 26  # no SqueezeNet tensor comes near; bounds allocations from hostile headers
+MAX_HEADER = 1 << 20
+
+
+@dataclass
+class CodedLayer:
+    key: str  # state-dict key of the weight
+    name: str  # the paper's layer name
+    codebook: np.ndarray  # float32, k
+    index: np.ndarray  # int, weight shape
+    mask: np.ndarray  # bool, weight shape
+    bits: int
+    gap_bits: int = 8
+
+
+def _entries(layer: CodedLayer) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(index symbols, stored gaps or None, sparse?) for one layer."""
+    mask = layer.mask.reshape(-1)
+    index = layer.index.reshape(-1).astype(np.int64)
+    if mask.all():
+        return index, None, False
+    k, span = len(layer.codebook), 1 << layer.gap_bits
+    positions = np.flatnonzero(mask)
+    gaps = np.diff(positions, prepend=-1)  # >= 1
+    fillers = (gaps - 1) // span
+    per_entry = fillers + 1
+    starts = np.cumsum(per_entry) - per_entry
+    total = int(per_entry.sum())
+    symbols = np.full(total, k, dtype=np.int64)
+    stored = np.full(total, span - 1, dtype=np.int64)
+    last = starts + fillers
+    symbols[last] = index[positions]
+    stored[last] = gaps - fillers * span - 1
+    return symbols, stored, True
+
+
+def _stream_blobs(symbols: np.ndarray, alphabet: int) -> tuple[list[bytes], dict[str, int]]:
+    lengths = code_lengths(np.bincount(symbols, minlength=alphabet))
+    enc = encode(symbols, lengths)
+    blobs = [lengths.astype(np.uint8).tobytes(), enc.chunk_offsets.astype("<u4").tobytes(), enc.data]
+    return blobs, {"bits": enc.bits, "bytes": len(enc.data)}
+
+
+def encode_sqz(
+    config: SqueezeNetConfig, preprocess: Preprocess, classes: list[str] | None,
+    layers: list[CodedLayer], raw: dict[str, torch.Tensor],
+) -> tuple[bytes, list[dict[str, Any]]]:  # fmt: skip
+    """The file's bytes and a per-layer byte breakdown (for the Table 1 view)."""
+    table, blobs, breakdown = [], [], []
+    for layer in layers:
+        symbols, gaps, sparse = _entries(layer)
+        k = len(layer.codebook)
+        entry: dict[str, Any] = {
+            "key": layer.key, "name": layer.name, "shape": list(layer.index.shape), "bits": layer.bits, "k": k,
+            "sparse": sparse, "gap_bits": layer.gap_bits, "entries": int(len(symbols)),
+        }  # fmt: skip
+        index_blobs, entry["index"] = _stream_blobs(symbols, k + (1 if sparse else 0))
+        layer_blobs = [layer.codebook.astype("<f4").tobytes(), *index_blobs]
+        if sparse:
+            gap_blobs, entry["gaps"] = _stream_blobs(gaps, 1 << layer.gap_bits)
+            layer_blobs += gap_blobs
+        table.append(entry)
+        blobs += layer_blobs
+        breakdown.append({
+            "name": layer.name, "bits": layer.bits, "density": float(layer.mask.mean()),
+            "codebook_bytes": 4 * k, "index_bytes": sum(len(b) for b in index_blobs),
+            "position_bytes": sum(len(b) for b in layer_blobs[4:]), "params": int(layer.mask.size),
+        })  # fmt: skip
+    raw_table = [{"key": key, "shape": list(t.shape)} for key, t in raw.items()]
+    blobs += [t.detach().to(torch.float32).numpy().astype("<f4").tobytes() for t in raw.values()]
+    header = {
+        "config": config.to_dict(), "preprocess": json.loads(preprocess.to_json()),
+        "classes": "imagenet" if classes and classes == _imagenet_classes(len(classes)) else classes,
+        "layers": table, "raw": raw_table,
+    }  # fmt: skip
+    packed = zlib.compress(json.dumps(header, sort_keys=True, separators=(",", ":")).encode(), 9)
+    body = PREFIX.pack(MAGIC, VERSION, 0, len(packed)) + packed + b"".join(blobs)
+    return body + struct.pack("<I", zlib.crc32(body)), breakdown
+
+
+def write_sqz(path: str | Path, data: bytes) -> None:
+    write_bytes(path, data)
+
+
+# --- reading --------------------------------------------------------------------------
+class _Cursor:
+    def __init__(self, data: bytes, start: int) -> None:
+        self.data, self.pos = data, start
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise SqueezeNetError("declares more data than it holds")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+
+def _int(value: Any, lo: int, hi: int, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise SqueezeNetError(f"header field {what} is out of range")
+    return value
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        raise SqueezeNetError("header has a malformed tensor shape")
+    dims = tuple(_int(d, 1, MAX_ELEMENTS, "shape") for d in value)
+    if int(np.prod(dims)) > MAX_ELEMENTS:
+        raise SqueezeNetError("header declares a tensor too large for a SqueezeNet")
+    return dims
+
+
+def _read_stream(cur: _Cursor, meta: Any, count: int, alphabet: int) -> Stream:
+    if not isinstance(meta, dict):
+        raise SqueezeNetError("header has a malformed stream entry")
+    lengths = np.frombuffer(cur.take(alphabet), dtype=np.uint8)
+    offsets = np.frombuffer(cur.take(4 * -(-count // CHUNK)), dtype="<u4")
+    nbytes = _int(meta.get("bytes"), 0, len(cur.data), "stream bytes")
+    bits = _int(meta.get("bits"), 0, 8 * nbytes, "stream bits")
+    return Stream(cur.take(nbytes), bits, count, lengths, offsets)
+
+
+def decode_sqz(data: bytes, what: str = "file") -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, dict[str, torch.Tensor]]:
+    try:
+        return _decode(data)
+    except SqueezeNetError as exc:
+        raise SqueezeNetError(f"{what}: not a valid .sqz file ({exc})") from None
+    except HuffmanError as exc:
+        raise SqueezeNetError(f"{what}: not a valid .sqz file (coded stream: {exc})") from None
+
+
+def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, dict[str, torch.Tensor]]:
+    if len(data) < PREFIX.size + 4:
+        raise SqueezeNetError("too short")
+    magic, version, _flags, hlen = PREFIX.unpack_from(data)
+    if magic != MAGIC:
+        raise SqueezeNetError("wrong magic bytes")
+    if version != VERSION:
+        raise SqueezeNetError(f"format version {version}; this reader knows {VERSION}")
+    if zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
+        raise SqueezeNetError("checksum mismatch: the file is damaged")
+    body = data[:-4]
+    cur = _Cursor(body, PREFIX.size)
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(cur.take(_int(hlen, 1, MAX_HEADER, "header length")), MAX_HEADER)
+        header = json.loads(text)
+    except (zlib.error, ValueError):
+        raise SqueezeNetError("unreadable header") from None
+    if inflater.unconsumed_tail or not isinstance(header, dict):
+        raise SqueezeNetError("unreadable header")
+    config = SqueezeNetConfig.from_dict(header.get("config") if isinstance(header.get("config"), dict) else {})
+    preprocess = Preprocess.from_json(json.dumps(header.get("preprocess")))
+    classes = header.get("classes")
+    classes = _imagenet_classes(config.num_classes) if classes == "imagenet" else classes
+    if classes is not None and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)):
+        raise SqueezeNetError("malformed class names")
+
+    layers, streams = [], []
+    for entry in header.get("layers") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+            raise SqueezeNetError("malformed layer table")
+        shape = _shape(entry.get("shape"))
+        numel = int(np.prod(shape))
+        k = _int(entry.get("k"), 1, 256, "k")
+        sparse = entry.get("sparse") is True
+        gap_bits = _int(entry.get("gap_bits"), 1, 16, "gap_bits")
+        entries = _int(entry.get("entries"), 0, MAX_ELEMENTS, "entries")
+        if not sparse and entries != numel:
+            raise SqueezeNetError("dense layer with the wrong number of entries")
+        codebook = np.frombuffer(cur.take(4 * k), dtype="<f4")
+        streams.append(_read_stream(cur, entry.get("index"), entries, k + (1 if sparse else 0)))
+        if sparse:
+            streams.append(_read_stream(cur, entry.get("gaps"), entries, 1 << gap_bits))
+        layers.append((entry["key"], shape, numel, k, sparse, gap_bits, codebook))
+    raw = []
+    for entry in header.get("raw") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+            raise SqueezeNetError("malformed raw tensor table")
+        shape = _shape(entry.get("shape"))
+        raw.append((entry["key"], np.frombuffer(cur.take(4 * int(np.prod(shape))), dtype="<f4").reshape(shape)))
+    if cur.pos != len(body):
+        raise SqueezeNetError("trailing bytes after the last tensor")
+
+    decoded = iter(decode_many(streams))
+    state: dict[str, torch.Tensor] = {}
+    for key, shape, numel, k, sparse, gap_bits, codebook in layers:
+        symbols = next(decoded).astype(np.int64)
+        weight = np.zeros(numel, dtype=np.float32)
+        if sparse:
+            positions = np.cumsum(next(decoded).astype(np.int64) + 1) - 1
+            real = symbols < k
+            if (symbols > k).any() or (positions[real] >= numel).any():
+                raise SqueezeNetError(f"{key}: positions or indices out of range")
+            weight[positions[real]] = codebook[symbols[real]]
+        else:
+            if (symbols >= k).any():
+                raise SqueezeNetError(f"{key}: index out of range")
+            weight = codebook[symbols].astype(np.float32)
+        state[key] = torch.from_numpy(weight.reshape(shape).copy())
+    state.update({key: torch.from_numpy(values.copy()) for key, values in raw})
+    return config, preprocess, classes, state
+
+
+def load_sqz(path: str | Path) -> LoadedModel:
+    path = Path(path)
+    config, preprocess, classes, state = decode_sqz(path.read_bytes(), str(path))
+    return LoadedModel(_check_fits(config, state, str(path)), preprocess, "sqz", classes)
