@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup fashion-mnist test demo bench clean
+.PHONY: setup fashion-mnist test demo bench explore-docs clean
 
 setup: $(STAMP) fashion-mnist
 
@@ -32,7 +32,18 @@ demo: setup
 	$(BIN)/squeezenet demo --out runs/demo
 
 bench: setup
-	$(BIN)/squeezenet bench --train
+	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/allreduce.py
+	$(BIN)/python benchmarks/inference.py
+	$(BIN)/python benchmarks/int8_options.py
+
+# The design-space sweeps whose CSV/PNG/Markdown the README shows (about 10 minutes on 2 cores).
+SWEEP := --epochs 2 --limit-train 6000 --limit-val 2000 --seeds 2 --quiet
+explore-docs: setup
+	$(BIN)/squeezenet explore sr --values 0.125 0.25 0.5 0.75 1.0 $(SWEEP) --out docs/explore/sr
+	$(BIN)/squeezenet explore pct3x3 --values 0.125 0.25 0.5 0.75 $(SWEEP) --out docs/explore/pct3x3
+	$(BIN)/squeezenet explore bypass --values none simple complex $(SWEEP) --out docs/explore/bypass
+	rm -rf docs/explore/*/runs docs/explore/*/results.lock
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info

@@ -93,7 +93,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     summary = summarize(model, args.input_size)
     data: dict[str, Any] = {"config": config.to_dict(), **summary.to_dict()}
     if args.footprint:
-        from .deploy.footprint import footprint, parse_bytes
+        from .deploy.footprint import footprint
+        from .utils.units import parse_bytes
 
         budget = parse_bytes(args.budget) if args.budget else None
         data["footprint"] = footprint(model, args.input_size, args.precision, budget, args.sqz).to_dict()
@@ -234,6 +235,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
 def cmd_compress(args: argparse.Namespace) -> int:
     from .compress.pipeline import CompressOptions, compress, format_report
     from .compress.sqz import write_sqz
+    from .utils.units import parse_bytes
 
     if not args.out.endswith(".sqz"):
         raise SqueezeNetError(f"{args.out}: the compressed file must end in .sqz")
@@ -242,6 +244,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     options = CompressOptions(
         bits=args.bits, bits_spec=args.bits_per_layer, density=args.density, calib_data=args.calib_data,
         train_data=args.train_data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+        size_budget=parse_bytes(args.size_budget) if args.size_budget else None,
     )  # fmt: skip
     data, report, _ = compress(_load(args), options, progress=not args.quiet)
     write_sqz(args.out, data)
@@ -376,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bits", type=int, default=6, help="index bits per weight, 1-8 (default 6)")
     p.add_argument("--bits-per-layer", help="overrides, e.g. conv1=8,expand3x3=5")
     p.add_argument("--density", default="paper", help="paper | dense | 0.5 | expand3x3=0.33,conv10=0.5,default=1")
+    p.add_argument("--size-budget", help="e.g. 0.7MB: pick bits per layer by measured sensitivity to fit it")
     p.add_argument("--calib-data", help="unlabelled images: retrain by distillation from the original model")
     p.add_argument("--train-data", help="labelled data: fashion-mnist or an ImageNet-layout folder")
     p.add_argument("--epochs", type=int, default=0, help="epochs per retraining phase (0: post-training only)")

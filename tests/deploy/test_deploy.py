@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from squeezenet.cli import main
-from squeezenet.deploy.footprint import footprint, parse_bytes
+from squeezenet.deploy.footprint import footprint
+from squeezenet.utils.units import parse_bytes
 from squeezenet.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME
 from squeezenet.deploy.runtime import ort_session
 from squeezenet.errors import SqueezeNetError

@@ -20,7 +20,7 @@ from .timing import median, percentile, time_calls
 BENCH_BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
 
 
-def _runner(loaded: LoadedModel, backend: str, calib_data: str | Path | None) -> Runner:
+def _runner(loaded: LoadedModel, backend: str, calib_data: str | Path | torch.Tensor | None) -> Runner:
     if backend == "torch-compile":
         return torch_runner(torch.compile(loaded.model.eval()))
     if backend == "onnxruntime-int8" and calib_data is None:
@@ -32,7 +32,7 @@ def bench_inference(
     loaded: LoadedModel,
     backends: list[str],
     batch_size: int = 32,
-    calib_data: str | Path | None = None,
+    calib_data: str | Path | torch.Tensor | None = None,
     repeats: int = 20,
     latency_repeats: int = 100,
 ) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ..errors import SqueezeNetError
 from ..io.formats import LoadedModel
 from ..models.summary import ALEXNET_BYTES
 from . import sqz
@@ -37,6 +38,7 @@ class CompressOptions:
     lr: float = 1e-4
     batch_size: int = 32
     seed: int = 42
+    size_budget: int | None = None  # bytes: choose bits per layer by measured sensitivity
 
 
 def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = True) -> tuple[bytes, dict[str, Any], LoadedModel]:
@@ -61,6 +63,8 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     if steps:
         retrain(model, batches, steps, options.lr, teacher, "retrain pruned", progress)
     masks = remove_pruning(convs)
+    if options.size_budget is not None:
+        bits = _budget_bits(model, convs, masks, loaded, options)
 
     shared = {name: share_weights(conv, bits[name], masks[name]) for name, conv in convs.items()}
     if steps:  # only centroids and biases move now
@@ -99,8 +103,24 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         "compress_seconds": encode_seconds,
         "decode_seconds": decode_seconds,
         "retrain_steps_per_phase": steps,
+        "bits": bits,
     }
     return data, report, LoadedModel(model, loaded.preprocess, "sqz", loaded.classes)
+
+
+def _budget_bits(model: torch.nn.Module, convs: dict, masks: dict, loaded: LoadedModel, options: CompressOptions) -> dict[str, int]:
+    from ..deploy.quantize import calibration_tensor
+    from .sensitivity import choose_bits
+
+    if options.calib_data is not None:
+        images = calibration_tensor(options.calib_data, loaded.preprocess, max_images=32)
+    elif options.train_data is not None:
+        images = next(labelled_batches(options.train_data, 256, options.seed)[0])[0]
+    else:
+        raise SqueezeNetError("--size-budget measures sensitivity on images: pass --calib-data or --train-data")
+    biases = sum(4 * m.bias.numel() for m in convs.values() if m.bias is not None)
+    positions = sum(int(m.sum()) * options.gap_bits / 8 * 0.7 for m in masks.values() if not bool(m.all()))
+    return choose_bits(model, convs, masks, images, options.size_budget, int(biases + positions + 2048))
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -14,15 +14,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-from ..data.images import BAD_IMAGE_ERRORS, open_image
+from ..data.images import read_unlabelled
 from ..data.sources import build_source, mix_seed
-from ..errors import SqueezeNetError
 from ..io.preprocess import Preprocess
-from ..deploy.quantize import image_files
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]
 
@@ -31,14 +28,7 @@ def unlabelled_batches(calib_dir: str | Path, preprocess: Preprocess, batch_size
     """Endless augmented batches from a folder of unlabelled images, and the image count."""
     mode = "L" if preprocess.color == "L" else "RGB"
     resize = v2.Resize(preprocess.resize, antialias=True) if preprocess.resize else v2.Identity()
-    images: list[Image.Image] = []
-    for path in image_files(calib_dir):
-        try:
-            images.append(resize(open_image(path, mode)))
-        except BAD_IMAGE_ERRORS:
-            continue
-    if not images:
-        raise SqueezeNetError(f"{calib_dir}: no readable images for distillation")
+    images = read_unlabelled(calib_dir, mode, resize)
     augment = v2.Compose([v2.ToImage(), v2.RandomResizedCrop(preprocess.crop, scale=(0.25, 1.0), antialias=True),
                           v2.RandomHorizontalFlip(), preprocess.normalize()])  # fmt: skip
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ..errors import SqueezeNetError
 
@@ -27,6 +28,31 @@ def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
     with Image.open(path) as img:
         img.load()
         return img.convert(mode)
+
+
+def image_files(root: str | Path) -> list[Path]:
+    """Every image file under a folder tree, sorted; folder names (labels) are never read."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SqueezeNetError(f"{root}: calibration folder does not exist")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file())
+    if not files:
+        raise SqueezeNetError(f"{root}: no images found for calibration")
+    return files
+
+
+def read_unlabelled(root: str | Path, mode: str, transform: Callable[[Image.Image], Any], limit: int | None = None) -> list[Any]:
+    """Transformed images from a folder tree (calibration, distillation); unreadable ones skipped."""
+    files = image_files(root)[:limit]
+    images = []
+    for path in files:
+        try:
+            images.append(transform(open_image(path, mode)))
+        except BAD_IMAGE_ERRORS:
+            continue
+    if not images:
+        raise SqueezeNetError(f"{root}: none of the {len(files)} calibration images could be read")
+    return images
 
 
 def read_class_file(path: str | Path) -> list[str]:

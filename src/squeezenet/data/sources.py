@@ -163,6 +163,7 @@ class FolderSource:
     root: Path
     input_size: int = 224
     workers: int = 2
+    augment: bool = True  # random resized crop + flip; off: the eval transform
     preprocess: Preprocess = IMAGENET
     classes: list[str] = field(init=False)
     num_classes: int = field(init=False)
@@ -193,6 +194,8 @@ class FolderSource:
         return v2.Compose([v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(self.input_size), self.preprocess.normalize()])
 
     def _train_transform(self) -> v2.Transform:
+        if not self.augment:
+            return self._eval_transform()
         return v2.Compose(
             [v2.ToImage(), v2.RandomResizedCrop(self.input_size, antialias=True), v2.RandomHorizontalFlip(), self.preprocess.normalize()]
         )
@@ -232,4 +235,4 @@ def build_source(
     path = Path(data)
     if not path.is_dir():
         raise SqueezeNetError(f"--data {data!r}: not 'fashion-mnist' and not a directory")
-    return FolderSource(path, input_size or 224, workers)
+    return FolderSource(path, input_size or 224, workers, augment)

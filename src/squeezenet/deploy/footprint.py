@@ -76,28 +76,28 @@ def peak_activations(model: SqueezeNet, input_size: int, bytes_per_value: int) -
             alloc = owner.get(n)
             if alloc is not None:
                 last_use[alloc] = max(last_use.get(alloc, 0), position[user])
-    peak, peak_at = 0, ""
+    names = _paper_names(model)
+    peak, peak_at, where = 0, "", "input"
     for i, n in enumerate(nodes):
+        if n.op == "call_module":
+            where = names.get(".".join(str(n.target).split(".")[:2]), str(n.target))
         live = sum(s for a, s in size.items() if position[a] <= i <= last_use.get(a, position[a]))
         if live > peak:
-            peak, peak_at = live, n.name
+            peak, peak_at = live, where
     return peak, peak_at
 
 
-def parse_bytes(text: str) -> int:
-    """'10MB', '512KiB', '2e6' -> bytes (MB = 10^6, MiB = 2^20)."""
-    units = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
-    t = text.strip().lower()
-    for unit, factor in units.items():
-        if t.endswith(unit):
-            try:
-                return int(float(t[: -len(unit)]) * factor)
-            except ValueError:
-                break
-    try:
-        return int(float(t))
-    except ValueError:
-        raise SqueezeNetError(f"cannot read a size from {text!r}; use e.g. 10MB or 512KiB") from None
+def _paper_names(model: SqueezeNet) -> dict[str, str]:
+    """``features.5`` -> ``fire4``, ``features.2`` -> ``maxpool1``, ``classifier.1`` -> ``conv10``."""
+    names, previous = {"features.0": "conv1", "features.1": "conv1", "classifier.1": "conv10", "classifier.2": "conv10"}, "1"
+    fires = iter(model.config.fire_names())
+    for i, module in enumerate(model.features):
+        if isinstance(module, nn.MaxPool2d):
+            names[f"features.{i}"] = f"maxpool{previous}"
+        elif i >= 2:
+            name = next(fires)
+            names[f"features.{i}"], previous = name, name.removeprefix("fire")
+    return names
 
 
 def footprint(

@@ -17,10 +17,8 @@ import onnx
 import torch
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from ..data.images import BAD_IMAGE_ERRORS, open_image
-from ..errors import SqueezeNetError
+from ..data.images import read_unlabelled
 from ..io.preprocess import Preprocess
 
 
@@ -33,32 +31,10 @@ class Int8Options:
     max_images: int = 256
 
 
-def image_files(calib_dir: str | Path) -> list[Path]:
-    """Every image file under a folder tree, sorted; labels (folder names) are never read."""
-    root = Path(calib_dir)
-    if not root.is_dir():
-        raise SqueezeNetError(f"{root}: calibration folder does not exist")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file())
-    if not files:
-        raise SqueezeNetError(f"{root}: no images found for calibration")
-    return files
-
-
 def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
     """Preprocessed calibration images from a folder tree."""
-    root = Path(calib_dir)
-    files = image_files(root)
-    transform = preprocess.eval_transform()
     mode = "L" if preprocess.color == "L" else "RGB"
-    images = []
-    for path in files[:max_images]:
-        try:
-            images.append(transform(open_image(path, mode)))
-        except BAD_IMAGE_ERRORS:
-            continue
-    if not images:
-        raise SqueezeNetError(f"{root}: none of the {min(len(files), max_images)} calibration images could be read")
-    return torch.stack(images)
+    return torch.stack(read_unlabelled(calib_dir, mode, preprocess.eval_transform(), max_images))
 
 
 class _Reader(CalibrationDataReader):
@@ -73,9 +49,10 @@ class _Reader(CalibrationDataReader):
 
 
 def quantize_int8(
-    proto: onnx.ModelProto, preprocess: Preprocess, calib_dir: str | Path, options: Int8Options = Int8Options()
+    proto: onnx.ModelProto, preprocess: Preprocess, calib: str | Path | torch.Tensor, options: Int8Options = Int8Options()
 ) -> bytes:
-    images = calibration_tensor(calib_dir, preprocess, options.max_images)
+    """int8 ONNX bytes; ``calib`` is a folder of unlabelled images or an already preprocessed batch."""
+    images = calib[: options.max_images] if isinstance(calib, torch.Tensor) else calibration_tensor(calib, preprocess, options.max_images)
     with tempfile.TemporaryDirectory() as tmp:
         fp32, prepped, int8 = (Path(tmp) / n for n in ("fp32.onnx", "prep.onnx", "int8.onnx"))
         onnx.save(proto, fp32)

@@ -60,7 +60,7 @@ def torch_runner(model: torch.nn.Module) -> Runner:
     return run
 
 
-def make_runner(loaded: LoadedModel, backend: str, calib_data: str | Path | None = None) -> Runner:
+def make_runner(loaded: LoadedModel, backend: str, calib_data: str | Path | torch.Tensor | None = None) -> Runner:
     """A logits function for ``loaded`` on ``backend``; int8 needs calibration images."""
     if backend == "torch":
         return torch_runner(loaded.model)

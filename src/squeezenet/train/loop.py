@@ -113,6 +113,7 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
     warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
 
     # model, optimiser, schedule
+    torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
     torch.manual_seed(cfg.seed)
     model_config = model_config_for(cfg, source)
     model = SqueezeNet(model_config).to(ctx.device)
