@@ -124,7 +124,7 @@ def test_torchrun_two_processes_learns(tmp_path, real_fmnist):
     subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=600)
     run = json.loads((out / "run.json").read_text())
     assert run["world_size"] == 2
-    assert run["val_top1"] > 40  # chance is 10%
+    assert run["val_top1"] > 30  # chance is 10%
     # every step all-reduces each fp32 gradient once
     assert run["allreduce_bytes_per_step"] == pytest.approx(run["gradient_bytes_per_step"], rel=0.01)
     assert run["allreduce_seconds_per_step"] > 0

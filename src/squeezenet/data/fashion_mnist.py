@@ -8,6 +8,7 @@ Local files are staged (decompressed) into the cache layout torchvision expects.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -40,11 +41,18 @@ def _find(directory: Path, name: str) -> Path | None:
     return None
 
 
-def _stage(source_dir: Path, root: Path) -> bool:
-    """Copy/decompress the IDX files into ``root/FashionMNIST/raw``; False if any is missing."""
+def _staging_root(source_dir: Path) -> Path:
+    """One cache folder per source folder, so data from two sources never mixes."""
+    tag = hashlib.sha256(str(source_dir.resolve()).encode()).hexdigest()[:12]
+    return cache_root() / f"fashion-mnist-{tag}"
+
+
+def _stage(source_dir: Path) -> Path | None:
+    """Copy/decompress the IDX files into the layout torchvision reads; None if any is missing."""
     found = {name: _find(source_dir, name) for name in FILES}
     if not all(found.values()):
-        return False
+        return None
+    root = _staging_root(source_dir)
     raw = root / "FashionMNIST" / "raw"
     for name, src in found.items():
         dest = raw / name
@@ -53,17 +61,18 @@ def _stage(source_dir: Path, root: Path) -> bool:
         with atomic_path(dest) as tmp, (gzip.open(src) if src.suffix == ".gz" else open(src, "rb")) as f_in:
             with open(tmp, "wb") as f_out:
                 shutil.copyfileobj(f_in, f_out)
-    return True
+    return root
 
 
 def load_fashion_mnist(data_dir: str | Path | None = None, download: bool = False) -> tuple[TensorSplit, TensorSplit, list[str]]:
     """(train 60,000, test 10,000, class names) as in-memory uint8 tensors."""
-    root = cache_root()
     if data_dir is not None:
-        if not _stage(Path(data_dir), root):
+        root = _stage(Path(data_dir))
+        if root is None:
             raise SqueezeNetError(f"{data_dir}: does not hold the four Fashion-MNIST IDX files ({', '.join(FILES)})")
-    elif not _stage(DEBIAN_DIR, root) and not download:
-        if not all((root / "FashionMNIST" / "raw" / name).is_file() for name in FILES):
+    else:
+        root = _stage(DEBIAN_DIR) or cache_root() / "fashion-mnist-download"
+        if not download and not all((root / "FashionMNIST" / "raw" / name).is_file() for name in FILES):
             raise SqueezeNetError(
                 "Fashion-MNIST not found: install it with 'apt-get install dataset-fashion-mnist', "
                 "pass --data-dir DIR holding the IDX files, or add --download (needs internet)"

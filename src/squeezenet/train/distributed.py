@@ -57,7 +57,9 @@ class CommStats:
     calls: int = 0
 
 
-def _timed_allreduce_hook(stats: CommStats, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
+def _timed_allreduce_hook(stats, bucket):  # type: ignore[no-untyped-def]
+    # No annotations: DDP compares ``bucket``'s annotation with dist.GradBucket, and postponed
+    # (string) annotations fail that check.
     buffer = bucket.buffer()
     world = dist.get_world_size()
     start = time.perf_counter()
