@@ -244,7 +244,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     options = CompressOptions(
         bits=args.bits, bits_spec=args.bits_per_layer, density=args.density, calib_data=args.calib_data,
         train_data=args.train_data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
-        size_budget=parse_bytes(args.size_budget) if args.size_budget else None,
+        size_budget=parse_bytes(args.size_budget) if args.size_budget else None, compensate=not args.no_compensate,
     )  # fmt: skip
     data, report, _ = compress(_load(args), options, progress=not args.quiet)
     write_sqz(args.out, data)
@@ -378,9 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.sqz")
     p.add_argument("--bits", type=int, default=6, help="index bits per weight, 1-8 (default 6)")
     p.add_argument("--bits-per-layer", help="overrides, e.g. conv1=8,expand3x3=5")
-    p.add_argument("--density", default="paper", help="paper | dense | 0.5 | expand3x3=0.33,conv10=0.5,default=1")
+    p.add_argument("--density", help="paper | dense | 0.5 | expand3x3=0.33,conv10=0.5,default=1 "
+                   "(default: paper with --epochs, else dense)")
     p.add_argument("--size-budget", help="e.g. 0.7MB: pick bits per layer by measured sensitivity to fit it")
-    p.add_argument("--calib-data", help="unlabelled images: retrain by distillation from the original model")
+    p.add_argument("--calib-data", help="unlabelled images: error-compensated sharing, and distillation with --epochs")
+    p.add_argument("--no-compensate", action="store_true",
+                   help="round each weight to its nearest centroid even when images are given")
     p.add_argument("--train-data", help="labelled data: fashion-mnist or an ImageNet-layout folder")
     p.add_argument("--epochs", type=int, default=0, help="epochs per retraining phase (0: post-training only)")
     p.add_argument("--lr", type=float, default=1e-4)

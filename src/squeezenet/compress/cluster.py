@@ -48,14 +48,17 @@ class SharedWeight(nn.Module):
         return self.codebook[self.index] * self.mask
 
 
-def share_weights(conv: nn.Conv2d, bits: int, mask: torch.Tensor) -> SharedWeight:
-    """Cluster the weights of ``conv`` that survived pruning (``mask``) into 2**bits shared values."""
-    weight = conv.weight.detach()
-    values = weight[mask].double().numpy()
-    centroids, labels = kmeans_1d(values, 2**bits)
+def nearest_assignment(weight: torch.Tensor, bits: int, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codebook, index per weight): k-means over the weights that survived pruning (``mask``)."""
+    centroids, labels = kmeans_1d(weight.detach()[mask].double().numpy(), 2**bits)
     index = torch.zeros(weight.shape, dtype=torch.long)
     index[mask] = torch.from_numpy(labels)
-    shared = SharedWeight(torch.from_numpy(centroids).float(), index, mask.float())
+    return torch.from_numpy(centroids).float(), index
+
+
+def share_weights(conv: nn.Conv2d, codebook: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> SharedWeight:
+    """Make ``conv.weight`` = codebook[index] * mask, with the codebook trainable."""
+    shared = SharedWeight(codebook, torch.where(mask, index, 0), mask.float())
     parametrize.register_parametrization(conv, "weight", shared, unsafe=True)
     conv.parametrizations.weight.original.requires_grad_(False)
     return shared

@@ -25,3 +25,9 @@ def named_convs(model: SqueezeNet) -> dict[str, nn.Conv2d]:
 def state_key(model: SqueezeNet, conv: nn.Conv2d) -> str:
     """The state-dict prefix of ``conv`` (e.g. ``features.3.squeeze``)."""
     return next(n for n, m in model.named_modules() if m is conv)
+
+
+def forward_blocks(model: SqueezeNet) -> list[nn.Module]:
+    """Top-level modules in forward order: run one after another, they compute the model
+    (up to the final flatten), so activations can be carried from block to block."""
+    return [*model.features, *model.classifier]
