@@ -3,4 +3,5 @@
 from squeezenet.bench.allreduce import bench_allreduce
 from squeezenet.bench.report import format_results
 
-print(format_results({"allreduce": bench_allreduce(steps=3)}))
+if __name__ == "__main__":  # the workers are spawned: they re-import this file
+    print(format_results({"allreduce": bench_allreduce(steps=3)}))

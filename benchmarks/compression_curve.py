@@ -3,10 +3,12 @@
 Each point compresses the shared v1.1 weights with the given options, writes the .sqz, and
 measures top-1/top-5 of the decoded file on the held-out val/ images. "compensated" points use
 the calib/ images (error-compensated weight sharing); "nearest" points round every weight to
-its nearest centroid, without images. Writes docs/compression/curve.{csv,md,png}.
+its nearest centroid, without images. Writes docs/compression/curve.{csv,md,png};
+``--plot-only`` redraws the table and plot from an existing curve.csv.
 """
 
 import csv
+import sys
 from pathlib import Path
 
 from _shared import REPO, require_shared
@@ -22,8 +24,6 @@ shared = require_shared()
 sample = shared / "imagenet-sample"
 out = REPO / "docs" / "compression"
 out.mkdir(parents=True, exist_ok=True)
-loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")
-baseline = eval_folder(loaded, sample / "val", sample / "synset_words.txt", progress=False)
 
 CALIB = str(sample / "calib")
 COMPENSATED = [
@@ -40,37 +40,58 @@ COMPENSATED = [
 ]
 NEAREST = [(label, CompressOptions(bits=bits)) for label, bits in (("8-bit", 8), ("6-bit", 6), ("5-bit", 5), ("4-bit", 4))]
 POINTS = [("compensated", *p) for p in COMPENSATED] + [("nearest", *p) for p in NEAREST]
-rows = []
-for method, label, options in tqdm(POINTS, desc="curve", unit="point"):
-    data, report, _ = compress(loaded, options, progress=False)
-    path = out / "point.sqz"
-    path.write_bytes(data)
-    result = eval_folder(load_model(path), sample / "val", sample / "synset_words.txt", progress=False)
-    path.unlink()
-    rows.append({"method": method, "point": label, "bytes": len(data), "top1": result.top1, "top5": result.top5,
-                 "top1_lost": baseline.top1 - result.top1, "compress_s": round(report["compress_seconds"], 2),
-                 "decode_s": round(report["decode_seconds"], 3)})  # fmt: skip
 
-with open(out / "curve.csv", "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-lines = [f"Baseline (fp32, 4.94 MB): top-1 {baseline.top1:.2f}%, top-5 {baseline.top5:.2f}% on {baseline.images} val images.", "",
-         "| method | point | file (MB) | top-1 (%) | lost (points) | top-5 (%) | compress (s) | decode (s) |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-lines += [f"| {r['method']} | {r['point']} | {r['bytes'] / 1e6:.3f} | {r['top1']:.2f} | {r['top1_lost']:.2f} | {r['top5']:.2f} | {r['compress_s']} | {r['decode_s']} |"
-          for r in sorted(rows, key=lambda r: -r["bytes"])]  # fmt: skip
-write_text(out / "curve.md", "\n".join(lines) + "\n")
-fig, ax = new_figure(1, 1, (7, 4.5))
-ax.axhline(baseline.top1, color="grey", ls="--", label="fp32 (4.94 MB)")
-ax.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
-for method, marker in (("compensated", "o"), ("nearest", "x")):
-    chosen = sorted((r for r in rows if r["method"] == method), key=lambda r: r["bytes"])
-    ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls="-", label=method)
-for r in (r for r in rows if r["method"] == "compensated"):
-    ax.annotate(r["point"], (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-ax.set_xlabel(".sqz file size (MB)")
-ax.set_ylabel("top-1 on held-out images (%)")
-ax.set_title("SqueezeNet v1.1, Deep Compression without retraining (250 held-out images)")
-ax.legend()
-save_figure(fig, out / "curve.png")
-print((out / "curve.md").read_text())
+
+def measure() -> list[dict]:
+    loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")
+    base = eval_folder(loaded, sample / "val", sample / "synset_words.txt", progress=False)
+    rows = [{"method": "fp32", "point": "uncompressed", "bytes": 4 * sum(p.numel() for p in loaded.model.state_dict().values()),
+             "top1": base.top1, "top5": base.top5, "top1_lost": 0.0, "compress_s": 0.0, "decode_s": 0.0}]  # fmt: skip
+    for method, label, options in tqdm(POINTS, desc="curve", unit="point"):
+        data, report, _ = compress(loaded, options, progress=False)
+        path = out / "point.sqz"
+        path.write_bytes(data)
+        result = eval_folder(load_model(path), sample / "val", sample / "synset_words.txt", progress=False)
+        path.unlink()
+        rows.append({"method": method, "point": label, "bytes": len(data), "top1": result.top1, "top5": result.top5,
+                     "top1_lost": base.top1 - result.top1, "compress_s": round(report["compress_seconds"], 2),
+                     "decode_s": round(report["decode_seconds"], 3)})  # fmt: skip
+    with open(out / "curve.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def read_rows() -> list[dict]:
+    with open(out / "curve.csv", newline="") as f:
+        return [{k: v if k in ("method", "point") else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def report(rows: list[dict]) -> None:
+    base = rows[0]
+    lines = ["| method | point | file (MB) | top-1 (%) | lost (points) | top-5 (%) | compress (s) | decode (s) |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['method']} | {r['point']} | {r['bytes'] / 1e6:.3f} | {r['top1']:.2f} | {r['top1_lost']:.2f} | {r['top5']:.2f} | {r['compress_s']:g} | {r['decode_s']:g} |"
+              for r in sorted(rows, key=lambda r: -r["bytes"])]  # fmt: skip
+    write_text(out / "curve.md", "\n".join(lines) + "\n")
+    fig, ax = new_figure(1, 1, (7.5, 4.8))
+    ax.axhline(base["top1"], color="grey", ls="--", label=f"fp32 ({base['bytes'] / 1e6:.2f} MB)")
+    ax.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
+    series = (("compensated, dense", "o", "-", lambda r: r["method"] == "compensated" and "%" not in r["point"] and "paper" not in r["point"]),
+              ("compensated, pruned", "s", "", lambda r: r["method"] == "compensated" and ("%" in r["point"] or "paper" in r["point"])),
+              ("nearest, dense", "x", "-", lambda r: r["method"] == "nearest"))  # fmt: skip
+    for label, marker, line, keep in series:
+        chosen = sorted(filter(keep, rows), key=lambda r: r["bytes"])
+        ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls=line, label=label)
+        for r in chosen if label.startswith("compensated") else ():
+            ax.annotate(r["point"], (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=(4, -9 if "pruned" in label else 4), fontsize=7)
+    ax.set_xlabel(".sqz file size (MB)")
+    ax.set_ylabel("top-1 on held-out images (%)")
+    ax.set_title("SqueezeNet v1.1, Deep Compression without retraining (250 held-out images)")
+    ax.legend(fontsize=8)
+    save_figure(fig, out / "curve.png")
+    print((out / "curve.md").read_text())
+
+
+report(read_rows() if "--plot-only" in sys.argv else measure())
