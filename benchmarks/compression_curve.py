@@ -64,6 +64,8 @@ def measure() -> list[dict]:
 
 
 def read_rows() -> list[dict]:
+    if not (out / "curve.csv").exists():
+        sys.exit(f"{out / 'curve.csv'} does not exist: run without --plot-only first")
     with open(out / "curve.csv", newline="") as f:
         return [{k: v if k in ("method", "point") else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 

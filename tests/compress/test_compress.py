@@ -116,3 +116,9 @@ def test_damaged_files_refused_with_one_line(capsys, small_model, tmp_path, dama
     bad.write_bytes(bytes(data))
     code, _, err = run(capsys, "eval", "--weights", bad, "--data", tmp_path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "sqz" in err
+
+
+def test_epochs_without_images_is_refused(capsys, small_model, tmp_path):
+    code, _, err = run(capsys, "compress", "--weights", small_model, "--out", tmp_path / "m.sqz", "--epochs", "2")
+    assert code == 2 and err.count("\n") == 1 and "--calib-data or --train-data" in err
+    assert not (tmp_path / "m.sqz").exists()

@@ -53,29 +53,33 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     bits = parse_bits(options.bits, options.bits_spec, names)
 
     batches, teacher, steps = None, None, 0
-    if options.calib_data is not None:
-        batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
-        teacher = frozen_copy(loaded.model)
-    elif options.train_data is not None:
-        batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
-    if batches is not None:
+    if options.epochs > 0:  # the retraining stream is only built when something retrains
+        if options.calib_data is not None:
+            batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
+            teacher = frozen_copy(loaded.model)
+        elif options.train_data is not None:
+            batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
+        else:
+            raise SqueezeNetError("--epochs retrains on images: pass --calib-data or --train-data")
         steps = options.epochs * math.ceil(n / options.batch_size)
+    has_images = options.calib_data is not None or options.train_data is not None
+    compensating = options.compensate and has_images
+    # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
+    dense = {name: conv.weight.detach().clone() for name, conv in convs.items()} if compensating and not steps else None
 
-    originals = {name: conv.weight.detach().clone() for name, conv in convs.items()}
     apply_pruning(convs, densities)
     if steps:
         retrain(model, batches, steps, options.lr, teacher, "retrain pruned", progress)
     masks = remove_pruning(convs)
-    needs_images = options.size_budget is not None or (options.compensate and batches is not None)
-    images = _calibration_images(loaded, options) if needs_images else None
+    images = _calibration_images(loaded, options) if compensating or options.size_budget is not None else None
     if options.size_budget is not None:
         bits = _budget_bits(model, convs, masks, images, options)
 
-    if options.compensate and images is not None:
-        if not steps:  # nothing retrained: compensate the pruning error too, from the dense weights
+    if compensating:
+        if dense is not None:
             with torch.no_grad():
                 for name, conv in convs.items():
-                    conv.weight.copy_(originals[name])
+                    conv.weight.copy_(dense[name])
         assignment = compensated_assignment(forward_blocks(model), convs, masks, bits, images, progress)
     else:
         assignment = {name: nearest_assignment(conv.weight, bits[name], masks[name]) for name, conv in convs.items()}
