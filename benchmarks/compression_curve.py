@@ -2,7 +2,8 @@
 
 Each point compresses the shared v1.1 weights with the given options, writes the .sqz, and
 measures top-1/top-5 of the decoded file on the held-out val/ images. "compensated" points use
-the calib/ images (error-compensated weight sharing); "nearest" points round every weight to
+the calib/ images (error-compensated weight sharing, and for "distilled" points centroid
+fine-tuning by distillation from the original on them); "nearest" points round every weight to
 its nearest centroid, without images. Writes docs/compression/curve.{csv,md,png};
 ``--plot-only`` redraws the table and plot from an existing curve.csv.
 """
@@ -28,9 +29,10 @@ out.mkdir(parents=True, exist_ok=True)
 CALIB = str(sample / "calib")
 COMPENSATED = [
     ("8-bit", CompressOptions(bits=8, calib_data=CALIB)),
-    ("8-bit, conv10 7-bit", CompressOptions(bits=8, bits_spec="conv10=7", calib_data=CALIB)),
+    ("8-bit, distilled 2 epochs", CompressOptions(bits=8, calib_data=CALIB, finetune_epochs=2)),
     ("6-bit", CompressOptions(bits=6, calib_data=CALIB)),
     ("6-bit, conv10 5-bit", CompressOptions(bits=6, bits_spec="conv10=5", calib_data=CALIB)),
+    ("6-bit, distilled 2 epochs", CompressOptions(bits=6, calib_data=CALIB, finetune_epochs=2)),
     ("5-bit, conv10 4-bit", CompressOptions(bits=5, bits_spec="conv10=4", calib_data=CALIB)),
     ("4-bit", CompressOptions(bits=4, calib_data=CALIB)),
     ("4-bit, conv10 3-bit", CompressOptions(bits=4, bits_spec="conv10=3", calib_data=CALIB)),

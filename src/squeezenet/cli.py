@@ -243,7 +243,8 @@ def cmd_compress(args: argparse.Namespace) -> int:
         raise SqueezeNetError("choose one of --calib-data (distillation) and --train-data (labels)")
     options = CompressOptions(
         bits=args.bits, bits_spec=args.bits_per_layer, density=args.density, calib_data=args.calib_data,
-        train_data=args.train_data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+        train_data=args.train_data, epochs=args.epochs, finetune_epochs=args.finetune_epochs,
+        prune_stages=args.prune_stages, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
         size_budget=parse_bytes(args.size_budget) if args.size_budget else None, compensate=not args.no_compensate,
     )  # fmt: skip
     data, report, _ = compress(_load(args), options, progress=not args.quiet)
@@ -385,7 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-compensate", action="store_true",
                    help="round each weight to its nearest centroid even when images are given")
     p.add_argument("--train-data", help="labelled data: fashion-mnist or an ImageNet-layout folder")
-    p.add_argument("--epochs", type=int, default=0, help="epochs per retraining phase (0: post-training only)")
+    p.add_argument("--epochs", type=int, default=0, help="retraining epochs after pruning (0: post-training only)")
+    p.add_argument("--finetune-epochs", type=int, help="centroid fine-tuning epochs after sharing (default: --epochs)")
+    p.add_argument("--prune-stages", type=int, default=1,
+                   help="iterative pruning: reach the density in N prune-retrain steps (cubic schedule; default 1)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=42)

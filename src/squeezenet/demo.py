@@ -30,9 +30,9 @@ from .train.report import write_json
 from .utils.atomic import write_bytes, write_text
 
 # Demo compression: the paper's density (3x3 expand filters at 33%, 1x1 dense), 5-bit shared
-# weights, one epoch of labelled retraining after pruning and one of centroid fine-tuning.
-# Measured alternatives: 4-bit at 20% density with 3 epochs per phase is 18.9x smaller but
-# loses 6 points (86.41%); closing that gap needs iterative pruning and longer retraining.
+# weights, one epoch of retraining (labels + distillation) after pruning and one of centroid
+# fine-tuning: a few minutes. The 20x point (4-bit, 20% density in four prune-retrain steps, six
+# epochs then one) keeps test top-1 within half a point but takes ~20 minutes: see the README.
 DEMO_COMPRESSION = CompressOptions(bits=5, density="paper", train_data="fashion-mnist", epochs=1, lr=2e-4, batch_size=64)
 
 

@@ -9,7 +9,8 @@ from squeezenet.compress.cluster import kmeans_1d
 from squeezenet.compress.density import parse_bits, parse_density
 from squeezenet.compress.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.compress.pipeline import CompressOptions, compress
-from squeezenet.compress.sqz import decode_sqz
+from squeezenet.compress.prune import apply_pruning, density_schedule, remove_pruning
+from squeezenet.compress.sqz import PREFIX, VERSION, decode_sqz
 from squeezenet.errors import SqueezeNetError
 from squeezenet.io.formats import load_model, read_safetensors, save_model
 from squeezenet.io.preprocess import FASHION_MNIST
@@ -64,6 +65,26 @@ def test_density_and_bits_specs():
         parse_bits(9, None, names)
 
 
+def test_iterative_pruning_only_ever_shrinks_masks():
+    torch.manual_seed(0)
+    convs = {"a": torch.nn.Conv2d(8, 16, 3), "b": torch.nn.Conv2d(16, 4, 1)}
+    final = {"a": 0.2, "b": 0.5}
+    schedule = density_schedule(final, 4)
+    assert schedule[-1] == final and all(schedule[i]["a"] > schedule[i + 1]["a"] for i in range(3))
+    previous = None
+    for densities in schedule:
+        apply_pruning(convs, densities)
+        with torch.no_grad():  # retraining moves the surviving weights between steps
+            convs["a"].weight_orig.add_(torch.randn_like(convs["a"].weight_orig))
+        mask = convs["a"].weight_mask.bool().clone()
+        assert abs(mask.float().mean().item() - densities["a"]) < 1 / mask.numel() + 1e-9
+        assert previous is None or not (mask & ~previous).any()  # a pruned weight never comes back
+        previous = mask
+    masks = remove_pruning(convs)
+    assert torch.equal(masks["a"], previous) and (convs["a"].weight[~masks["a"]] == 0).all()
+    assert abs(masks["b"].float().mean().item() - 0.5) < 0.01
+
+
 def test_compressed_weights_are_shared_pruned_and_exact(small_model):
     loaded = load_model(small_model)
     data, report, compressed = compress(loaded, CompressOptions(bits=4, density="expand3x3=0.3"), progress=False)
@@ -73,7 +94,13 @@ def test_compressed_weights_are_shared_pruned_and_exact(small_model):
     assert len(torch.unique(state["features.3.squeeze.weight"])) <= 16
     _, _, _, decoded = decode_sqz(data)
     assert all(torch.equal(decoded[k], v) for k, v in state.items())
+    assert all(torch.equal(v, v.half().float()) for k, v in state.items() if k.endswith("bias"))  # stored as float16
     assert report["file_bytes"] == len(data) and report["ratio_vs_fp32"] > 8
+    parts = report["bias_bytes"] + report["table_bytes"] + report["header_bytes"] + sum(
+        r["codebook_bytes"] + r["index_bytes"] + r["position_bytes"] for r in report["layers"])
+    assert parts == len(data)  # the breakdown accounts for every byte of the file
+    streams = sum(r["index_bytes"] + r["position_bytes"] for r in report["layers"])
+    assert report["stream_entropy_bytes"] <= streams  # Huffman cannot beat the entropy
 
 
 def test_cli_deterministic_round_trip_and_formats(capsys, small_model, tmp_path):
@@ -111,7 +138,7 @@ def test_damaged_files_refused_with_one_line(capsys, small_model, tmp_path, dama
         import zlib
 
         header = zlib.compress(json.dumps({"config": {}, "layers": [{"key": "x", "shape": [1 << 30]}]}).encode())
-        body = b"SQZF" + struct.pack("<HHI", 1, 0, len(header)) + header
+        body = PREFIX.pack(b"SQZF", VERSION, 0, len(header)) + header
         data = bytearray(body + struct.pack("<I", zlib.crc32(body)))
     bad.write_bytes(bytes(data))
     code, _, err = run(capsys, "eval", "--weights", bad, "--data", tmp_path)
@@ -122,3 +149,28 @@ def test_epochs_without_images_is_refused(capsys, small_model, tmp_path):
     code, _, err = run(capsys, "compress", "--weights", small_model, "--out", tmp_path / "m.sqz", "--epochs", "2")
     assert code == 2 and err.count("\n") == 1 and "--calib-data or --train-data" in err
     assert not (tmp_path / "m.sqz").exists()
+
+
+def test_prune_stages_without_retraining_is_refused(capsys, small_model, tmp_path):
+    code, _, err = run(capsys, "compress", "--weights", small_model, "--out", tmp_path / "m.sqz", "--prune-stages", "3")
+    assert code == 2 and err.count("\n") == 1 and "--epochs" in err
+    assert not (tmp_path / "m.sqz").exists()
+
+
+def test_distilled_iterative_pruning_reaches_the_density(capsys, small_model, tmp_path):
+    from PIL import Image
+
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8), "L").save(calib / f"{i}.png")
+    out = tmp_path / "m.sqz"
+    argv = ("compress", "--weights", small_model, "--out", out, "--calib-data", calib, "--density", "expand3x3=0.25",
+            "--epochs", "1", "--finetune-epochs", "1", "--prune-stages", "2", "--batch-size", "4", "--quiet", "--json")
+    code, stdout, err = run(capsys, *argv)
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["retrain_steps"] == 4 and report["finetune_steps"] == 4
+    e3 = load_model(out).model.state_dict()["features.3.expand3x3.weight"]
+    assert abs((e3 != 0).float().mean().item() - 0.25) < 0.01

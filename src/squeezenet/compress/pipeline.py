@@ -23,7 +23,7 @@ from .cluster import nearest_assignment, share_weights, unshare_weights
 from .compensate import compensated_assignment
 from .density import parse_bits, parse_density
 from .layers import forward_blocks, named_convs, state_key
-from .prune import apply_pruning, remove_pruning
+from .prune import apply_pruning, density_schedule, remove_pruning
 from .retrain import frozen_copy, labelled_batches, retrain, unlabelled_batches
 
 
@@ -35,7 +35,9 @@ class CompressOptions:
     gap_bits: int = 8  # Deep Compression's position field for conv layers
     calib_data: str | Path | None = None  # unlabelled images: distillation
     train_data: str | None = None  # labelled: fashion-mnist or an ImageNet-layout folder
-    epochs: int = 0  # per retraining phase
+    epochs: int = 0  # retraining after pruning
+    finetune_epochs: int | None = None  # centroid fine-tuning after weight sharing (None: same as epochs)
+    prune_stages: int = 1  # iterative pruning: reach the density in this many prune-retrain steps
     lr: float = 1e-4
     batch_size: int = 32
     seed: int = 42
@@ -52,24 +54,32 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     densities = parse_density(options.density or default_density(options.epochs), names)
     bits = parse_bits(options.bits, options.bits_spec, names)
 
-    batches, teacher, steps = None, None, 0
-    if options.epochs > 0:  # the retraining stream is only built when something retrains
+    finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
+    if min(options.epochs, finetune_epochs) < 0:
+        raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they cannot be negative")
+    batches, teacher, steps, finetune_steps = None, None, 0, 0
+    if options.epochs > 0 or finetune_epochs > 0:  # the retraining stream is only built when something retrains
         if options.calib_data is not None:
             batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
-            teacher = frozen_copy(loaded.model)
         elif options.train_data is not None:
             batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
         else:
             raise SqueezeNetError("--epochs retrains on images: pass --calib-data or --train-data")
-        steps = options.epochs * math.ceil(n / options.batch_size)
+        teacher = frozen_copy(loaded.model)
+        steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
+    if options.prune_stages < 1 or (options.prune_stages > 1 and not steps):
+        raise SqueezeNetError("--prune-stages N (N >= 1) retrains between steps: it needs --epochs")
     has_images = options.calib_data is not None or options.train_data is not None
     compensating = options.compensate and has_images
     # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
     dense = {name: conv.weight.detach().clone() for name, conv in convs.items()} if compensating and not steps else None
 
-    apply_pruning(convs, densities)
-    if steps:
-        retrain(model, batches, steps, options.lr, teacher, "retrain pruned", progress)
+    for stage, stage_densities in enumerate(density_schedule(densities, options.prune_stages), 1):
+        apply_pruning(convs, stage_densities)
+        if steps:
+            stage_steps = steps // options.prune_stages + (stage <= steps % options.prune_stages)
+            desc = f"retrain pruned {stage}/{options.prune_stages}"
+            retrain(model, batches, stage_steps, options.lr, teacher, desc, progress)
     masks = remove_pruning(convs)
     images = _calibration_images(loaded, options) if compensating or options.size_budget is not None else None
     if options.size_budget is not None:
@@ -84,8 +94,11 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     else:
         assignment = {name: nearest_assignment(conv.weight, bits[name], masks[name]) for name, conv in convs.items()}
     shared = {name: share_weights(conv, *assignment[name], masks[name]) for name, conv in convs.items()}
-    if steps:  # only centroids and biases move now
-        retrain(model, batches, steps, options.lr, teacher, "fine-tune centroids", progress)
+    if finetune_steps:  # only centroids and biases move now
+        retrain(model, batches, finetune_steps, options.lr, teacher, "fine-tune centroids", progress)
+    with torch.no_grad():  # the file keeps codebooks in float16: the model is what it decodes to
+        for name in convs:
+            shared[name].codebook.copy_(sqz.stored(shared[name].codebook))
     layers = [
         sqz.CodedLayer(f"{state_key(model, conv)}.weight", name, shared[name].codebook.detach().numpy().copy(),
                        shared[name].index.numpy(), shared[name].mask.numpy().astype(bool), bits[name], options.gap_bits)
@@ -96,7 +109,10 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     coded = {layer.key for layer in layers}
     state = model.state_dict()
     raw = {k: v for k, v in state.items() if k not in coded}
-    data, breakdown = sqz.encode_sqz(model.config, loaded.preprocess, loaded.classes, layers, raw)
+    with torch.no_grad():  # and biases too (state_dict tensors share the model's storage)
+        for tensor in raw.values():
+            tensor.copy_(sqz.stored(tensor))
+    data, sizes = sqz.encode_sqz(model.config, loaded.preprocess, loaded.classes, layers, raw)
     encode_seconds = time.perf_counter() - start
 
     decode_start = time.perf_counter()
@@ -109,8 +125,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     params = sum(t.numel() for t in state.values())
     nonzero = sum(int(l.mask.sum()) for l in layers) + sum(t.numel() for t in raw.values())
     report = {
-        "layers": breakdown,
-        "bias_bytes": 4 * sum(t.numel() for t in raw.values()),
+        **sizes,
         "file_bytes": len(data),
         "params": params,
         "nonzero_params": nonzero,
@@ -119,7 +134,8 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         "ratio_vs_alexnet": ALEXNET_BYTES / len(data),
         "compress_seconds": encode_seconds,
         "decode_seconds": decode_seconds,
-        "retrain_steps_per_phase": steps,
+        "retrain_steps": steps,
+        "finetune_steps": finetune_steps,
         "bits": bits,
     }
     return data, report, LoadedModel(model, loaded.preprocess, "sqz", loaded.classes)
@@ -160,9 +176,13 @@ def format_report(report: dict[str, Any]) -> str:
         )
     lines.append("-" * len(head))
     lines.append(
-        f"{report['nonzero_params']:,} of {report['params']:,} parameters kept; biases {report['bias_bytes']:,} bytes; "
+        f"{report['nonzero_params']:,} of {report['params']:,} parameters kept; biases {report['bias_bytes']:,} bytes, "
+        f"code tables {report['table_bytes']:,}, header {report['header_bytes']:,}; "
         f"file {report['file_bytes']:,} bytes ({report['file_bytes'] / 1e6:.3f} MB): "
         f"{report['ratio_vs_fp32']:.1f}x smaller than fp32, {report['ratio_vs_alexnet']:.0f}x smaller than AlexNet (240 MB)"
     )
+    streams = sum(r["index_bytes"] + r["position_bytes"] for r in report["layers"])
+    lines.append(f"coded streams {streams:,} bytes; order-0 entropy of their symbols {report['stream_entropy_bytes']:,} "
+                 "bytes (the floor for any coder that codes them independently)")
     lines.append(f"compressed in {report['compress_seconds']:.1f} s, decoded in {report['decode_seconds']:.2f} s")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Magnitude pruning with fixed masks (torch.nn.utils.prune), per layer density."""
+"""Magnitude pruning with fixed masks (torch.nn.utils.prune), per layer density, in one or more steps."""
 
 from __future__ import annotations
 
@@ -8,11 +8,22 @@ from torch.nn.utils import prune
 
 
 def apply_pruning(convs: dict[str, nn.Conv2d], densities: dict[str, float]) -> None:
-    """Zero the smallest-magnitude weights of each layer; the mask stays fixed while retraining."""
+    """Prune each layer down to its density, by smallest magnitude among the weights still alive.
+
+    Called again on a pruned layer it prunes further: torch's PruningContainer applies an integer
+    ``amount`` to the surviving entries only, so earlier masks stay and masks only ever shrink.
+    """
     for name, conv in convs.items():
-        keep = densities[name]
-        if keep < 1.0:
-            prune.l1_unstructured(conv, "weight", amount=int(round((1.0 - keep) * conv.weight.numel())))
+        alive = int(conv.weight_mask.sum()) if prune.is_pruned(conv) else conv.weight.numel()
+        target = int(round(densities[name] * conv.weight.numel()))
+        if target < alive:
+            prune.l1_unstructured(conv, "weight", amount=alive - target)
+
+
+def density_schedule(final: dict[str, float], stages: int) -> list[dict[str, float]]:
+    """Densities after each of ``stages`` pruning steps: Zhu & Gupta's cubic schedule (2017),
+    which prunes fast while many redundant weights remain and gently near the target."""
+    return [{n: d + (1.0 - d) * (1.0 - i / stages) ** 3 for n, d in final.items()} for i in range(1, stages + 1)]
 
 
 def remove_pruning(convs: dict[str, nn.Conv2d]) -> dict[str, torch.Tensor]:
