@@ -67,8 +67,10 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
             raise SqueezeNetError("--epochs retrains on images: pass --calib-data or --train-data")
         teacher = frozen_copy(loaded.model)
         steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
-    if options.prune_stages < 1 or (options.prune_stages > 1 and not steps):
-        raise SqueezeNetError("--prune-stages N (N >= 1) retrains between steps: it needs --epochs")
+    if options.prune_stages < 1:
+        raise SqueezeNetError(f"--prune-stages counts pruning steps: it must be at least 1, got {options.prune_stages}")
+    if options.prune_stages > 1 and not steps:
+        raise SqueezeNetError("--prune-stages N retrains between steps: it needs --epochs")
     has_images = options.calib_data is not None or options.train_data is not None
     compensating = options.compensate and has_images
     # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
