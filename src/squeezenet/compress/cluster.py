@@ -45,7 +45,10 @@ class SharedWeight(nn.Module):
         self.register_buffer("mask", mask)
 
     def forward(self, _original: torch.Tensor) -> torch.Tensor:
-        return self.codebook[self.index] * self.mask
+        # index_select, not codebook[index]: advanced indexing's backward (index_put_ with
+        # accumulate) adds in a thread-dependent order on CPU, which made fine-tuning differ run
+        # to run; index_select's backward (index_add_) is deterministic there.
+        return self.codebook.index_select(0, self.index.reshape(-1)).view_as(self.index) * self.mask
 
 
 def nearest_assignment(weight: torch.Tensor, bits: int, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
