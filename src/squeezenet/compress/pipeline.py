@@ -57,6 +57,10 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
     if min(options.epochs, finetune_epochs) < 0:
         raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they cannot be negative")
+    if options.prune_stages < 1:
+        raise SqueezeNetError(f"--prune-stages counts pruning steps: it must be at least 1, got {options.prune_stages}")
+    if options.prune_stages > 1 and options.epochs == 0:
+        raise SqueezeNetError("--prune-stages N retrains between steps: it needs --epochs")
     batches, teacher, steps, finetune_steps = None, None, 0, 0
     if options.epochs > 0 or finetune_epochs > 0:  # the retraining stream is only built when something retrains
         if options.calib_data is not None:
@@ -64,13 +68,9 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         elif options.train_data is not None:
             batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
         else:
-            raise SqueezeNetError("--epochs retrains on images: pass --calib-data or --train-data")
+            raise SqueezeNetError("--epochs and --finetune-epochs retrain on images: pass --calib-data or --train-data")
         teacher = frozen_copy(loaded.model)
         steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
-    if options.prune_stages < 1:
-        raise SqueezeNetError(f"--prune-stages counts pruning steps: it must be at least 1, got {options.prune_stages}")
-    if options.prune_stages > 1 and not steps:
-        raise SqueezeNetError("--prune-stages N retrains between steps: it needs --epochs")
     has_images = options.calib_data is not None or options.train_data is not None
     compensating = options.compensate and has_images
     # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
