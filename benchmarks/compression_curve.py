@@ -4,7 +4,8 @@ Each point compresses the shared v1.1 weights with the given options, writes the
 measures top-1/top-5 of the decoded file on the held-out val/ images. "compensated" points use
 the calib/ images (error-compensated weight sharing, and for "distilled" points centroid
 fine-tuning by distillation from the original on them); "nearest" points round every weight to
-its nearest centroid, without images. Writes docs/compression/curve.{csv,md,png};
+its nearest centroid, without images. Codebooks come from entropy-constrained k-means (the
+default, rate weight 1) unless the point says "plain k-means" (Deep Compression's, rate weight 0). Writes docs/compression/curve.{csv,md,png};
 ``--plot-only`` redraws the table and plot from an existing curve.csv.
 """
 
@@ -39,6 +40,10 @@ COMPENSATED = [
     ("4-bit, 3x3 at 50%", CompressOptions(bits=4, density="expand3x3=0.5", calib_data=CALIB)),
     ("3-bit", CompressOptions(bits=3, calib_data=CALIB)),
     ("6-bit, paper density", CompressOptions(bits=6, density="paper", calib_data=CALIB)),
+    ("6-bit, rate weight 2", CompressOptions(bits=6, rate_weight=2.0, calib_data=CALIB)),
+    ("8-bit, plain k-means", CompressOptions(bits=8, rate_weight=0.0, calib_data=CALIB)),
+    ("6-bit, plain k-means", CompressOptions(bits=6, rate_weight=0.0, calib_data=CALIB)),
+    ("4-bit, plain k-means", CompressOptions(bits=4, rate_weight=0.0, calib_data=CALIB)),
 ]
 NEAREST = [(label, CompressOptions(bits=bits)) for label, bits in (("8-bit", 8), ("6-bit", 6), ("5-bit", 5), ("4-bit", 4))]
 POINTS = [("compensated", *p) for p in COMPENSATED] + [("nearest", *p) for p in NEAREST]
@@ -82,14 +87,18 @@ def report(rows: list[dict]) -> None:
     fig, ax = new_figure(1, 1, (7.5, 4.8))
     ax.axhline(base["top1"], color="grey", ls="--", label=f"fp32 ({base['bytes'] / 1e6:.2f} MB)")
     ax.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
-    series = (("compensated, dense", "o", "-", lambda r: r["method"] == "compensated" and "%" not in r["point"] and "paper" not in r["point"]),
-              ("compensated, pruned", "s", "", lambda r: r["method"] == "compensated" and ("%" in r["point"] or "paper" in r["point"])),
-              ("nearest, dense", "x", "-", lambda r: r["method"] == "nearest"))  # fmt: skip
-    for label, marker, line, keep in series:
-        chosen = sorted(filter(keep, rows), key=lambda r: r["bytes"])
+    def kind(r: dict) -> str:
+        if r["method"] != "compensated":
+            return r["method"]
+        return "pruned" if "%" in r["point"] or "paper" in r["point"] else "plain" if "plain" in r["point"] else "dense"
+
+    series = (("compensated, dense", "o", "-", "dense"), ("compensated, pruned", "s", "", "pruned"),
+              ("compensated, plain k-means", "^", ":", "plain"), ("nearest, dense", "x", "-", "nearest"))  # fmt: skip
+    for label, marker, line, wanted in series:
+        chosen = sorted((r for r in rows[1:] if kind(r) == wanted), key=lambda r: r["bytes"])
         ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls=line, label=label)
         for r in chosen if label.startswith("compensated") else ():
-            ax.annotate(r["point"], (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=(4, -9 if "pruned" in label else 4), fontsize=7)
+            ax.annotate(r["point"], (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=(4, -9 if "pruned" in label or "plain" in label else 4), fontsize=7)
     ax.set_xlabel(".sqz file size (MB)")
     ax.set_ylabel("top-1 on held-out images (%)")
     ax.set_title("SqueezeNet v1.1, Deep Compression without retraining (250 held-out images)")

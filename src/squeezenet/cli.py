@@ -246,6 +246,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         train_data=args.train_data, epochs=args.epochs, finetune_epochs=args.finetune_epochs,
         prune_stages=args.prune_stages, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
         size_budget=parse_bytes(args.size_budget) if args.size_budget else None, compensate=not args.no_compensate,
+        rate_weight=args.rate_weight,
     )  # fmt: skip
     data, report, _ = compress(_load(args), options, progress=not args.quiet)
     write_sqz(args.out, data)
@@ -385,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calib-data", help="unlabelled images: error-compensated sharing, and distillation with --epochs")
     p.add_argument("--no-compensate", action="store_true",
                    help="round each weight to its nearest centroid even when images are given")
+    p.add_argument("--rate-weight", type=float, default=1.0,
+                   help="entropy-constrained k-means: weight of code length against error (default 1; "
+                        "0: plain k-means as Deep Compression, larger: smaller files)")
     p.add_argument("--train-data", help="labelled data: fashion-mnist or an ImageNet-layout folder")
     p.add_argument("--epochs", type=int, default=0, help="retraining epochs after pruning (0: post-training only)")
     p.add_argument("--finetune-epochs", type=int, help="centroid fine-tuning epochs after sharing (default: --epochs)")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from squeezenet.cli import main
-from squeezenet.compress.cluster import kmeans_1d
+from squeezenet.compress.cluster import _assign, kmeans_1d
 from squeezenet.compress.density import parse_bits, parse_density
 from squeezenet.compress.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.compress.pipeline import CompressOptions, compress
@@ -51,6 +51,40 @@ def test_kmeans_linear_init_is_exact_on_separated_clusters():
     values = np.concatenate([np.full(100, -1.0), np.full(50, 0.25), np.full(70, 2.0)])
     centroids, labels = kmeans_1d(values, 3)
     assert np.allclose(centroids, [-1.0, 0.25, 2.0]) and np.bincount(labels).tolist() == [100, 50, 70]
+
+
+def test_lagrangian_assignment_is_the_exact_minimum():
+    rng = np.random.default_rng(0)
+    centroids = np.sort(rng.normal(size=40))
+    code_bits = rng.uniform(0, 8, size=40)
+    values = 2 * rng.normal(size=20_000)
+    for lam in (0.0, 0.05, 1.0):
+        labels = _assign(values, centroids, code_bits, lam)
+        cost = (values[:, None] - centroids) ** 2 + lam * code_bits
+        assert np.allclose(cost[np.arange(len(values)), labels], cost.min(axis=1))
+
+
+def _entropy(labels: np.ndarray) -> float:
+    p = np.bincount(labels) / len(labels)
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def test_entropy_constrained_kmeans_trades_a_little_error_for_rate():
+    values = np.random.default_rng(0).laplace(size=100_000)
+    plain, plain_labels = kmeans_1d(values, 64)
+    shared, labels = kmeans_1d(values, 64, rate_weight=1.0)
+    assert len(plain) == 64 and len(shared) <= 64 and np.all(np.diff(shared) > 0)
+    assert np.bincount(labels, minlength=len(shared)).min() > 0  # emptied clusters are dropped
+    assert _entropy(labels) < _entropy(plain_labels) - 0.3
+    plain_mse = np.mean((values - plain[plain_labels]) ** 2)
+    assert np.mean((values - shared[labels]) ** 2) < 4 * plain_mse
+
+
+def test_negative_rate_weight_is_refused(capsys, small_model, tmp_path):
+    out = tmp_path / "m.sqz"
+    code, _, err = run(capsys, "compress", "--weights", small_model, "--out", out, "--rate-weight", "-1", "--quiet")
+    assert code == 2 and "--rate-weight" in err and len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_density_and_bits_specs():

@@ -80,7 +80,7 @@ def _run(module: nn.Module, inputs: torch.Tensor, batch_size: int = 25) -> torch
 @torch.no_grad()
 def compensated_assignment(
     blocks: list[nn.Module], convs: dict[str, nn.Conv2d], masks: dict[str, torch.Tensor], bits: dict[str, int],
-    images: torch.Tensor, progress: bool = True,
+    images: torch.Tensor, rate_weight: float = 0.0, progress: bool = True,
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:  # fmt: skip
     """(codebook, index) per layer, assigned in forward order. ``blocks`` run one after another
     compute the model; each layer is calibrated on the inputs it gets once every layer before it
@@ -95,7 +95,7 @@ def compensated_assignment(
             hessians = input_hessians(block, {n: convs[n] for n in group}, x)
             for name in group:
                 weight, mask = convs[name].weight, masks[name]
-                codebook, _ = nearest_assignment(weight, bits[name], mask)
+                codebook, _ = nearest_assignment(weight, bits[name], mask, rate_weight)
                 index = compensated_labels(weight, hessians[name], codebook, mask)
                 weight.copy_(codebook[index] * mask)
                 assignment[name] = (codebook, index)

@@ -43,6 +43,7 @@ class CompressOptions:
     seed: int = 42
     size_budget: int | None = None  # bytes: choose bits per layer by measured sensitivity
     compensate: bool = True  # with calibration or training images: GPTQ-style assignment
+    rate_weight: float = 1.0  # entropy-constrained k-means (cluster.py); 0: plain k-means, as Han et al.
 
 
 def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = True) -> tuple[bytes, dict[str, Any], LoadedModel]:
@@ -57,6 +58,8 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
     if min(options.epochs, finetune_epochs) < 0:
         raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they cannot be negative")
+    if not options.rate_weight >= 0:  # also refuses NaN
+        raise SqueezeNetError(f"--rate-weight weighs code length against error: it must be 0 or more, got {options.rate_weight}")
     if options.prune_stages < 1:
         raise SqueezeNetError(f"--prune-stages counts pruning steps: it must be at least 1, got {options.prune_stages}")
     if options.prune_stages > 1 and options.epochs == 0:
@@ -92,9 +95,9 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
             with torch.no_grad():
                 for name, conv in convs.items():
                     conv.weight.copy_(dense[name])
-        assignment = compensated_assignment(forward_blocks(model), convs, masks, bits, images, progress)
+        assignment = compensated_assignment(forward_blocks(model), convs, masks, bits, images, options.rate_weight, progress)
     else:
-        assignment = {name: nearest_assignment(conv.weight, bits[name], masks[name]) for name, conv in convs.items()}
+        assignment = {name: nearest_assignment(conv.weight, bits[name], masks[name], options.rate_weight) for name, conv in convs.items()}
     shared = {name: share_weights(conv, *assignment[name], masks[name]) for name, conv in convs.items()}
     if finetune_steps:  # only centroids and biases move now
         retrain(model, batches, finetune_steps, options.lr, teacher, "fine-tune centroids", progress)
@@ -139,6 +142,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         "retrain_steps": steps,
         "finetune_steps": finetune_steps,
         "bits": bits,
+        "rate_weight": options.rate_weight,
     }
     return data, report, LoadedModel(model, loaded.preprocess, "sqz", loaded.classes)
 
@@ -165,7 +169,7 @@ def _budget_bits(model: torch.nn.Module, convs: dict, masks: dict, images: torch
 
     biases = sum(4 * m.bias.numel() for m in convs.values() if m.bias is not None)
     positions = sum(int(m.sum()) * options.gap_bits / 8 * 0.7 for m in masks.values() if not bool(m.all()))
-    return choose_bits(model, convs, masks, images[:32], options.size_budget, int(biases + positions + 2048))
+    return choose_bits(model, convs, masks, images[:32], options.size_budget, int(biases + positions + 2048), options.rate_weight)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ def _entropy_bytes(labels: np.ndarray, k: int) -> float:
 @torch.no_grad()
 def choose_bits(
     model: nn.Module, convs: dict[str, nn.Conv2d], masks: dict[str, torch.Tensor], images: torch.Tensor,
-    budget_bytes: int, fixed_bytes: int,
+    budget_bytes: int, fixed_bytes: int, rate_weight: float = 0.0,
 ) -> dict[str, int]:  # fmt: skip
     """Bits per layer whose estimated total (``fixed_bytes`` plus indices) fits ``budget_bytes``."""
     model.eval()
@@ -42,7 +42,7 @@ def choose_bits(
         mask = masks[name]
         values = original[mask].double().numpy()
         for bits in CANDIDATE_BITS:
-            centroids, labels = kmeans_1d(values, 2**bits)
+            centroids, labels = kmeans_1d(values, 2**bits, rate_weight=rate_weight)
             shared = torch.zeros_like(original)
             shared[mask] = torch.from_numpy(centroids[labels]).float()
             conv.weight.copy_(shared)
