@@ -90,15 +90,20 @@ def report(rows: list[dict]) -> None:
     def kind(r: dict) -> str:
         if r["method"] != "compensated":
             return r["method"]
+        if "distilled" in r["point"]:
+            return "distilled"
         return "pruned" if "%" in r["point"] or "paper" in r["point"] else "plain" if "plain" in r["point"] else "dense"
 
     series = (("compensated, dense", "o", "-", "dense"), ("compensated, pruned", "s", "", "pruned"),
-              ("compensated, plain k-means", "^", ":", "plain"), ("nearest, dense", "x", "-", "nearest"))  # fmt: skip
+              ("compensated, plain k-means", "^", ":", "plain"), ("compensated, distilled 2 epochs", "D", "", "distilled"),
+              ("nearest, dense", "x", "-", "nearest"))  # fmt: skip
     for label, marker, line, wanted in series:
         chosen = sorted((r for r in rows[1:] if kind(r) == wanted), key=lambda r: r["bytes"])
         ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls=line, label=label)
-        for r in chosen if label.startswith("compensated") else ():
-            ax.annotate(r["point"], (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=(4, -9 if "pruned" in label or "plain" in label else 4), fontsize=7)
+        for i, r in enumerate(chosen if wanted in ("dense", "pruned", "plain") else ()):  # alternate sides: neighbours overlap
+            below = wanted != "dense" or i % 2 == 1
+            ax.annotate(r["point"], (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=(3, -11 if below else 5),
+                        fontsize=6.5, rotation=-15 if below else 15)
     ax.set_xlabel(".sqz file size (MB)")
     ax.set_ylabel("top-1 on held-out images (%)")
     ax.set_title("SqueezeNet v1.1, Deep Compression without retraining (250 held-out images)")
