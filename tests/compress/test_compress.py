@@ -81,9 +81,10 @@ def test_entropy_constrained_kmeans_trades_a_little_error_for_rate():
     assert np.mean((values - shared[labels]) ** 2) < 4 * plain_mse
 
 
-def test_negative_rate_weight_is_refused(capsys, small_model, tmp_path):
+@pytest.mark.parametrize("value", ["-1", "inf", "nan"])
+def test_bad_rate_weight_is_refused(capsys, small_model, tmp_path, value):
     out = tmp_path / "m.sqz"
-    code, _, err = run(capsys, "compress", "--weights", small_model, "--out", out, "--rate-weight", "-1", "--quiet")
+    code, _, err = run(capsys, "compress", "--weights", small_model, "--out", out, "--rate-weight", value, "--quiet")
     assert code == 2 and "--rate-weight" in err and len(err.strip().splitlines()) == 1 and not out.exists()
 
 

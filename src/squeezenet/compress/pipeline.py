@@ -58,8 +58,8 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
     if min(options.epochs, finetune_epochs) < 0:
         raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they cannot be negative")
-    if not options.rate_weight >= 0:  # also refuses NaN
-        raise SqueezeNetError(f"--rate-weight weighs code length against error: it must be 0 or more, got {options.rate_weight}")
+    if not (math.isfinite(options.rate_weight) and options.rate_weight >= 0):
+        raise SqueezeNetError(f"--rate-weight weighs code length against error: it must be a finite number >= 0, got {options.rate_weight}")
     if options.prune_stages < 1:
         raise SqueezeNetError(f"--prune-stages counts pruning steps: it must be at least 1, got {options.prune_stages}")
     if options.prune_stages > 1 and options.epochs == 0:
