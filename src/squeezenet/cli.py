@@ -157,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     design = {k: getattr(args, k) for k in ("base_e", "incr_e", "freq", "pct3x3", "sr", "bypass", "stem") if getattr(args, k) is not None}
     fields = {k: getattr(args, k) for k in TrainConfig.__dataclass_fields__ if k not in ("design", "arch") and hasattr(args, k)}
     summary = train(TrainConfig(arch=args.arch or "squeezenet1_1", design=design, **fields))
-    if args.json:
+    if args.json and summary.get("rank", 0) == 0:  # under torchrun, one report, not one per process
         _emit({k: v for k, v in summary.items() if k != "history"})
     return 0
 

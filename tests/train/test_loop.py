@@ -114,17 +114,39 @@ def test_missing_fashion_mnist_is_one_clear_line(tmp_path, capsys):
     assert code == 2 and "IDX files" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
-def test_torchrun_two_processes_learns(tmp_path, real_fmnist):
-    out = tmp_path / "ddp"
+def _run(out: Path, *flags: str, procs: int = 1) -> None:
+    """``squeezenet train`` in one process or under torchrun, one thread each (same arithmetic)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "squeezenet",
-           "train", "--out", str(out), "--epochs", "1", "--limit-train", "4000", "--limit-val", "1000",
-           "--batch-size", "64", "--quiet"]  # fmt: skip
-    subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=600)
-    run = json.loads((out / "run.json").read_text())
-    assert run["world_size"] == 2
-    assert run["val_top1"] > 30  # chance is 10%
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}", "-m", "squeezenet"]
+    cmd = [*(launcher if procs > 1 else [sys.executable, "-m", "squeezenet"]), "train", "--out", str(out), *flags]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_two_processes_take_the_same_step_as_one(tmp_path, real_fmnist):
+    """Sharding, dropout masks, loss and gradient averaging and clipping: one fp32 step agrees
+    to float rounding (per-rank dropout streams alone made it differ by ~1e-3)."""
+    flags = ["--epochs", "1", "--limit-train", "640", "--limit-val", "64", "--batch-size", "64", "--amp", "off",
+             "--max-steps", "1", "--checkpoint-every", "1", "--quiet"]  # fmt: skip
+    _run(tmp_path / "one", *flags)
+    _run(tmp_path / "two", *flags, procs=2)
+    a, b = (torch.load(tmp_path / r / "last.ckpt", weights_only=True)["model"] for r in ("one", "two"))
+    diff = sum(float((a[k] - b[k]).norm() ** 2) for k in a) ** 0.5 / sum(float(a[k].norm() ** 2) for k in a) ** 0.5
+    assert diff < 1e-6, diff
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_like_one(tmp_path, real_fmnist):
+    """Same schedule, default precision of this machine (bf16 where native): after two epochs
+    the runs end within a few points. They are not bitwise equal: AdamW amplifies the different
+    summation order of the all-reduced gradients (measured: 2% weight drift by step 20)."""
+    flags = ["--epochs", "2", "--limit-train", "4000", "--limit-val", "1000", "--batch-size", "64", "--quiet"]
+    _run(tmp_path / "one", *flags)
+    _run(tmp_path / "two", *flags, procs=2)
+    one, two = (json.loads((tmp_path / r / "run.json").read_text()) for r in ("one", "two"))
+    assert two["world_size"] == 2 and two["val_top1"] > 45  # chance is 10%
+    assert abs(two["val_top1"] - one["val_top1"]) < 8, (one["val_top1"], two["val_top1"])
     # every step all-reduces each fp32 gradient once
-    assert run["allreduce_bytes_per_step"] == pytest.approx(run["gradient_bytes_per_step"], rel=0.01)
-    assert run["allreduce_seconds_per_step"] > 0
+    assert two["allreduce_bytes_per_step"] == pytest.approx(two["gradient_bytes_per_step"], rel=0.01)
+    assert two["allreduce_seconds_per_step"] > 0

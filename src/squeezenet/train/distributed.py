@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 
@@ -82,6 +83,40 @@ def wrap_ddp(model: torch.nn.Module, ctx: DistContext) -> tuple[torch.nn.Module,
     ddp = DistributedDataParallel(model, device_ids=ids)
     ddp.register_comm_hook(stats, _timed_allreduce_hook)
     return ddp, stats
+
+
+class GlobalBatchDropout(nn.Module):
+    """Dropout whose mask is drawn for the whole global batch, then sliced to this rank's rows.
+
+    ``nn.Dropout`` draws a mask for the local batch from each rank's own stream, so N processes
+    train a different model than one process on the same global batches. Drawing the global
+    mask from a seed every rank shares (the loop re-seeds before each step) and taking rows
+    ``rank * b .. (rank + 1) * b`` gives every world size the same masks; with one process the
+    values equal ``nn.Dropout``'s bit for bit (same seed, same shape, same memory format, and the
+    batch is the outermost dimension in both NCHW and channels-last order).
+    """
+
+    def __init__(self, p: float, rank: int = 0, world_size: int = 1) -> None:
+        super().__init__()
+        self.p, self.rank, self.world_size = p, rank, world_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        b = x.shape[0]
+        channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        noise = torch.empty((self.world_size * b, *x.shape[1:]), dtype=x.dtype, device=x.device, memory_format=fmt)
+        noise.bernoulli_(1 - self.p).div_(1 - self.p)
+        return x * noise[self.rank * b : (self.rank + 1) * b]
+
+
+def use_global_batch_dropout(model: nn.Module, ctx: DistContext) -> None:
+    """Swap every ``nn.Dropout`` in ``model`` for a world-size-invariant ``GlobalBatchDropout``."""
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if type(child) is nn.Dropout:
+                setattr(parent, name, GlobalBatchDropout(child.p, ctx.rank, ctx.world_size))
 
 
 def all_sum(values: list[float], ctx: DistContext) -> list[float]:

@@ -1,9 +1,10 @@
 """The training loop, top to bottom: data, model, optimiser, resume, steps, epochs, outputs.
 
 Determinism: the model is initialised from ``seed``; epoch order and augmentation are pure
-functions of (seed, epoch, step); dropout is re-seeded from (seed, rank, step) before every
-step. A checkpoint therefore needs no RNG state, and a resumed run retraces the
-uninterrupted one bit for bit on the CPU.
+functions of (seed, epoch, step); dropout is re-seeded from (seed, step) before every step and
+draws its mask for the global batch (``GlobalBatchDropout``). A checkpoint therefore needs no
+RNG state, a resumed run retraces the uninterrupted one bit for bit on the CPU, and N processes
+take the same steps as one, up to the order in which gradients are summed.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     model_config = model_config_for(cfg, source)
     model = SqueezeNet(model_config).to(ctx.device)
+    D.use_global_batch_dropout(model, ctx)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(cfg, model)
@@ -159,7 +161,8 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
             source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed), start=start_step
         ):
             global_step = epoch * steps_per_epoch + step
-            torch.manual_seed(mix_seed(cfg.seed, ctx.rank, global_step))  # dropout masks for this step
+            # dropout masks for this step, the same on every rank (the 0 keeps 1-process runs as they were)
+            torch.manual_seed(mix_seed(cfg.seed, 0, global_step))
             x = batch.images.to(ctx.device, non_blocking=True)
             x = x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x
             y = batch.targets.to(ctx.device, non_blocking=True)
@@ -238,6 +241,7 @@ def _summary(
         "params": params,
         "size_bytes_fp32": 4 * params,
         "world_size": ctx.world_size,
+        "rank": ctx.rank,
         "val_top1": last.get("val_top1"),
         "val_top5": last.get("val_top5"),
         "train_seconds": sum(h["seconds"] for h in history),
