@@ -27,15 +27,23 @@ together, which takes 29 KB off an 8-bit v1.1 file (version 1: 1.019 MB, version
 A pruned layer lists its surviving weights in row-major order as (gap, index) entries: gap
 is the distance to the previous survivor minus one, in ``gap_bits`` bits; a larger distance
 inserts filler entries (gap 2**gap_bits - 1, index symbol k, no weight), as Deep Compression
-does. Index and gap streams are each Huffman-coded. A dense layer stores indices only.
+does; fillers also carry the position on past the last survivor, so that fewer than
+2**gap_bits pruned weights follow the last entry, and a layer of N weights has at least
+N / 2**gap_bits - 1 entries. Index and gap streams are each Huffman-coded. A dense layer
+stores indices only.
 
-The reader verifies the checksum before parsing anything, bounds every size and count by
-the file's own length before allocating, and rebuilds exactly the weights that were coded.
+The reader verifies the checksum before parsing anything; checks every header field's type
+and range, and that the tensors it lists are exactly those its config builds (shapes come
+from the meta device, nothing allocated); bounds every count by what the file's bytes can
+encode (a symbol takes at least one bit; a sparse layer's size by its entries) before
+allocating; and rebuilds exactly the weights that were coded. Every failure is a
+``SqueezeNetError``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -46,7 +54,7 @@ import numpy as np
 import torch
 
 from ..errors import SqueezeNetError
-from ..io.formats import LoadedModel, _check_fits, _imagenet_classes
+from ..io.formats import LoadedModel, _imagenet_classes, build_checked, check_classes, check_shapes
 from ..io.preprocess import Preprocess
 from ..models import SqueezeNetConfig
 from ..utils.atomic import write_bytes
@@ -60,6 +68,7 @@ MAX_ELEMENTS = 1 << 26  # no SqueezeNet tensor comes near; bounds allocations fr
 MAX_HEADER = 1 << 20
 assert CHUNK * MAX_LEN < 1 << 16, "chunk bit lengths are stored as uint16"
 MAX_TABLES = 1 << 24  # code tables of the largest allowed tensors fit well inside
+MAX_FILE = 1 << 28  # bytes; a .sqz SqueezeNet is under 5 MB
 
 
 @dataclass
@@ -81,6 +90,8 @@ def _entries(layer: CodedLayer) -> tuple[np.ndarray, np.ndarray | None, bool]:
         return index, None, False
     k, span = len(layer.codebook), 1 << layer.gap_bits
     positions = np.flatnonzero(mask)
+    trailing = (len(mask) - 1 - (positions[-1] if len(positions) else -1)) // span
+    positions = np.append(positions, (positions[-1] if len(positions) else -1) + span * np.arange(1, trailing + 1))
     gaps = np.diff(positions, prepend=-1)  # >= 1
     fillers = (gaps - 1) // span
     per_entry = fillers + 1
@@ -91,6 +102,8 @@ def _entries(layer: CodedLayer) -> tuple[np.ndarray, np.ndarray | None, bool]:
     last = starts + fillers
     symbols[last] = index[positions]
     coded_gaps[last] = gaps - fillers * span - 1
+    if trailing:  # the appended positions are fillers too: they only carry the position on
+        symbols[last[-trailing:]] = k
     return symbols, coded_gaps, True
 
 
@@ -201,7 +214,7 @@ def _shape(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= 4:
         raise SqueezeNetError("header has a malformed tensor shape")
     dims = tuple(_int(d, 1, MAX_ELEMENTS, "shape") for d in value)
-    if int(np.prod(dims)) > MAX_ELEMENTS:
+    if math.prod(dims) > MAX_ELEMENTS:  # Python integers: a product cannot overflow
         raise SqueezeNetError("header declares a tensor too large for a SqueezeNet")
     return dims
 
@@ -254,42 +267,46 @@ def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None
     cur = _Cursor(body, PREFIX.size)
     try:
         header = json.loads(_inflate(cur.take(_int(hlen, 1, MAX_HEADER, "header length")), MAX_HEADER, "header"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SqueezeNetError("unreadable header") from None
-    if not isinstance(header, dict):
+    if not isinstance(header, dict) or not isinstance(header.get("config"), dict):
         raise SqueezeNetError("unreadable header")
-    config = SqueezeNetConfig.from_dict(header.get("config") if isinstance(header.get("config"), dict) else {})
+    if not all(isinstance(header.get(k), list) for k in ("layers", "raw")):
+        raise SqueezeNetError("header lacks its layer tables")
+    config = SqueezeNetConfig.from_dict(header["config"])
     preprocess = Preprocess.from_json(json.dumps(header.get("preprocess")))
     classes = header.get("classes")
-    classes = _imagenet_classes(config.num_classes) if classes == "imagenet" else classes
-    if classes is not None and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)):
-        raise SqueezeNetError("malformed class names")
+    classes = check_classes(_imagenet_classes(config.num_classes) if classes == "imagenet" else classes, config.num_classes, "header")
+    declared = {}
+    for entry in header["layers"] + header["raw"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or entry["key"] in declared:
+            raise SqueezeNetError("malformed tensor table")
+        declared[entry["key"]] = _shape(entry.get("shape"))
+    check_shapes(config, declared, "header")  # before anything is allocated
 
     table_bytes = struct.unpack("<I", cur.take(4))[0]
     tables = _Cursor(_inflate(cur.take(table_bytes), MAX_TABLES, "code tables"), 0)
     layers, streams = [], []
-    for entry in header.get("layers") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
-            raise SqueezeNetError("malformed layer table")
-        shape = _shape(entry.get("shape"))
-        numel = int(np.prod(shape))
+    for entry in header["layers"]:
+        shape = declared[entry["key"]]
+        numel = math.prod(shape)
         k = _int(entry.get("k"), 1, 256, "k")
         sparse = entry.get("sparse") is True
         gap_bits = _int(entry.get("gap_bits"), 1, 16, "gap_bits")
         entries = _int(entry.get("entries"), 0, MAX_ELEMENTS, "entries")
         if not sparse and entries != numel:
             raise SqueezeNetError("dense layer with the wrong number of entries")
+        if sparse and numel > (entries + 1) << gap_bits:
+            raise SqueezeNetError("sparse layer declares more weights than its entries can place")
         codebook = np.frombuffer(cur.take(2 * k), dtype=STORED).astype(np.float32)
         streams.append(_read_stream(cur, tables, entry.get("index"), entries, k + (1 if sparse else 0)))
         if sparse:
             streams.append(_read_stream(cur, tables, entry.get("gaps"), entries, 1 << gap_bits))
         layers.append((entry["key"], shape, numel, k, sparse, gap_bits, codebook))
     raw = []
-    for entry in header.get("raw") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
-            raise SqueezeNetError("malformed raw tensor table")
-        shape = _shape(entry.get("shape"))
-        values = np.frombuffer(cur.take(2 * int(np.prod(shape))), dtype=STORED).astype(np.float32)
+    for entry in header["raw"]:
+        shape = declared[entry["key"]]
+        values = np.frombuffer(cur.take(2 * math.prod(shape)), dtype=STORED).astype(np.float32)
         raw.append((entry["key"], values.reshape(shape)))
     if cur.pos != len(body) or tables.pos != len(tables.data):
         raise SqueezeNetError("trailing bytes after the last tensor or code table")
@@ -316,5 +333,7 @@ def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None
 
 def load_sqz(path: str | Path) -> LoadedModel:
     path = Path(path)
+    if path.stat().st_size > MAX_FILE:
+        raise SqueezeNetError(f"{path}: not a valid .sqz file (larger than any compressed SqueezeNet)")
     config, preprocess, classes, state = decode_sqz(path.read_bytes(), str(path))
-    return LoadedModel(_check_fits(config, state, str(path)), preprocess, "sqz", classes)
+    return LoadedModel(build_checked(config, state, str(path)), preprocess, "sqz", classes)

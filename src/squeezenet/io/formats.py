@@ -8,6 +8,7 @@ weights fit it, and returns the module with the input convention it expects.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from safetensors.torch import save_file
 from ..errors import SqueezeNetError
 from ..models.config import SqueezeNetConfig
 from ..models.infer import config_from_state_dict
-from ..models.squeezenet import SqueezeNet
+from ..models.squeezenet import SqueezeNet, state_shapes
 from ..utils.atomic import atomic_path
 from . import caffe
 from .hub import imagenet_state_dict
@@ -41,25 +42,60 @@ class LoadedModel:
         return self.model.config
 
 
-def _check_fits(config: SqueezeNetConfig, state: dict[str, torch.Tensor], what: str) -> SqueezeNet:
-    model = SqueezeNet(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
+def check_shapes(config: SqueezeNetConfig, shapes: dict[str, tuple[int, ...]], what: str) -> None:
+    """The keys and shapes a file declares are exactly those ``config`` builds (nothing allocated)."""
+    expected = state_shapes(config)
+    missing = sorted(set(expected) - set(shapes))
+    extra = sorted(set(shapes) - set(expected))
     if missing or extra:
         key = (missing or extra)[0]
         raise SqueezeNetError(f"{what}: weights do not match the architecture ({'missing' if missing else 'unexpected'} {key})")
-    for key, tensor in expected.items():
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise SqueezeNetError(
-                f"{what}: weights do not match the architecture ({key} is {tuple(state[key].shape)}, "
-                f"expected {tuple(tensor.shape)})"
-            )
+    for key, shape in expected.items():
+        if tuple(shapes[key]) != shape:
+            raise SqueezeNetError(f"{what}: weights do not match the architecture ({key} is {tuple(shapes[key])}, expected {shape})")
+
+
+def build_checked(config: SqueezeNetConfig, state: dict[str, torch.Tensor], what: str) -> SqueezeNet:
+    """The module for ``config`` holding ``state``, after checking that the two fit."""
+    check_shapes(config, {k: tuple(v.shape) for k, v in state.items()}, what)
+    model = SqueezeNet(config)
     model.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
     return model.eval()
 
 
+def check_classes(classes: Any, num_classes: int, what: str) -> list[str] | None:
+    """A file's class names: None, or exactly one string per output of the head."""
+    if classes is None:
+        return None
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise SqueezeNetError(f"{what}: class names must be a list of strings")
+    if len(classes) != num_classes:
+        raise SqueezeNetError(f"{what}: lists {len(classes)} class names for a head of {num_classes} classes")
+    return classes
+
+
+def _json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise SqueezeNetError(f"{path}: metadata is not valid JSON") from None
+
+
+def _check_zip(path: Path) -> None:
+    """torch.load does not verify the zip CRCs of a .pth: a flipped byte would load silently."""
+    if not zipfile.is_zipfile(path):
+        return  # the legacy (pre-1.6) format has no checksums to verify
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise SqueezeNetError(f"{path}: damaged PyTorch file ({exc.__class__.__name__})") from None
+    if damaged is not None:
+        raise SqueezeNetError(f"{path}: damaged PyTorch file (checksum mismatch in {damaged})")
+
+
 def _read_pth(path: Path) -> dict[str, torch.Tensor]:
+    _check_zip(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for non-checkpoint bytes
@@ -105,10 +141,12 @@ def load_model(
     if str(path) == "imagenet":
         config = arch or SqueezeNetConfig(layout="v1_1" if arch_name == "squeezenet1_1" else "v1_0")
         state = imagenet_state_dict(arch_name)
-        return LoadedModel(_check_fits(config, state, "imagenet"), IMAGENET, "torchvision", _imagenet_classes(1000))
+        return LoadedModel(build_checked(config, state, "imagenet"), IMAGENET, "torchvision", _imagenet_classes(1000))
     path = Path(path)
+    if path.is_dir():
+        raise SqueezeNetError(f"{path}: is a directory; --weights takes a weight file")
     if not path.is_file():
-        raise SqueezeNetError(f"{path}: no such file")
+        raise SqueezeNetError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         state, meta = read_safetensors(path)
@@ -119,12 +157,12 @@ def load_model(
         else:
             config = _from_state(state, arch, str(path))
         preprocess = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else IMAGENET
-        classes = json.loads(meta["classes"]) if "classes" in meta else _imagenet_classes(config.num_classes)
-        return LoadedModel(_check_fits(config, state, str(path)), preprocess, "safetensors", classes, meta)
+        classes = check_classes(_json(meta["classes"], path), config.num_classes, str(path)) if "classes" in meta else _imagenet_classes(config.num_classes)
+        return LoadedModel(build_checked(config, state, str(path)), preprocess, "safetensors", classes, meta)
     if suffix in (".pth", ".pt"):
         state = _read_pth(path)
         config = _from_state(state, arch, str(path))
-        return LoadedModel(_check_fits(config, state, str(path)), IMAGENET, "torchvision", _imagenet_classes(config.num_classes))
+        return LoadedModel(build_checked(config, state, str(path)), IMAGENET, "torchvision", _imagenet_classes(config.num_classes))
     if suffix == ".caffemodel":
         prototxt = Path(prototxt) if prototxt else path.with_name("deploy.prototxt")
         if not prototxt.is_file():
@@ -133,7 +171,7 @@ def load_model(
         if arch is not None and arch.layout != config.layout:
             raise SqueezeNetError(f"{path}: the prototxt describes layout {config.layout}, not {arch.layout}")
         state = caffe.caffe_state_dict(caffe.read_caffemodel(path), config)
-        return LoadedModel(_check_fits(config, state, str(path)), CAFFE, "caffe", _imagenet_classes(config.num_classes))
+        return LoadedModel(build_checked(config, state, str(path)), CAFFE, "caffe", _imagenet_classes(config.num_classes))
     if suffix == ".sqz":
         from ..compress.sqz import load_sqz  # compression builds on io, not the other way round
 

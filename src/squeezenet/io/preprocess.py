@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,17 @@ import torch
 from torchvision.transforms import v2
 
 from ..errors import SqueezeNetError
+
+
+MAX_SIDE = 4096  # pixels; far beyond any SqueezeNet input
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -28,11 +40,20 @@ class Preprocess:
     crop: int = 224
 
     def __post_init__(self) -> None:
+        """Records also come from files: every field is checked for type and range."""
         if self.color not in ("RGB", "BGR", "L"):
             raise SqueezeNetError(f"preprocess color must be RGB, BGR or L, got {self.color!r}")
         channels = 1 if self.color == "L" else 3
-        if len(self.mean) != channels or len(self.std) != channels:
-            raise SqueezeNetError(f"preprocess mean/std need {channels} values for {self.color}")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if not isinstance(values, tuple) or len(values) != channels or not all(_finite(v) for v in values):
+                raise SqueezeNetError(f"preprocess {name} needs {channels} finite numbers for {self.color}")
+        if not all(v != 0 for v in self.std) or not (_finite(self.scale) and self.scale > 0):
+            raise SqueezeNetError("preprocess std and scale must be nonzero")
+        for name in ("resize", "crop"):
+            value = getattr(self, name)
+            if (value is not None or name == "crop") and not (_integer(value) and 1 <= value <= MAX_SIDE):
+                raise SqueezeNetError(f"preprocess {name} must be a whole number of pixels in [1, {MAX_SIDE}], got {value!r}")
 
     @property
     def channels(self) -> int:
@@ -62,10 +83,14 @@ class Preprocess:
     @classmethod
     def from_json(cls, text: str) -> "Preprocess":
         try:
-            data: dict[str, Any] = json.loads(text)
-            return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise SqueezeNetError(f"preprocess metadata is malformed: {exc}") from None
+            data: Any = json.loads(text)
+        except (ValueError, RecursionError):
+            raise SqueezeNetError("preprocess metadata is not valid JSON") from None
+        if not isinstance(data, dict) or set(data) != {f.name for f in dataclasses.fields(cls)}:
+            raise SqueezeNetError("preprocess metadata is malformed: it must name exactly the fields of the record")
+        if not all(isinstance(data[k], list) for k in ("mean", "std")):
+            raise SqueezeNetError("preprocess mean and std must be lists of numbers")
+        return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
 
 
 IMAGENET = Preprocess()

@@ -6,7 +6,7 @@ from typing import Any
 from .config import SqueezeNetConfig
 from .fire import Fire
 from .registry import ARCHS, arch_config, create_model, squeezenet1_0, squeezenet1_1
-from .squeezenet import SqueezeNet
+from .squeezenet import SqueezeNet, state_shapes
 
 
 def load_model(path: str | Path, **kwargs: Any) -> Any:
@@ -26,4 +26,5 @@ __all__ = [
     "load_model",
     "squeezenet1_0",
     "squeezenet1_1",
+    "state_shapes",
 ]

@@ -23,6 +23,13 @@ LAYOUTS: dict[str, dict[str, Any]] = {
     "v1_0": {"conv1": (96, 7, 2), "pool_after": ("conv1", "fire4", "fire8")},
     "v1_1": {"conv1": (64, 3, 2), "pool_after": ("conv1", "fire3", "fire5")},
 }
+# Bounds that no SqueezeNet comes near (v1.0 has 1.25M parameters; a 21,841-class ImageNet-22k
+# head adds 11M). They hold for every config, so a hostile file's header cannot make a reader
+# allocate gigabytes: the largest model they admit has MAX_PARAMS parameters.
+MAX_WIDTH = 8192  # base_e, incr_e
+MAX_CLASSES = 100_000
+MAX_IN_CHANNELS = 64
+MAX_PARAMS = 1 << 26
 STEMS = ("imagenet", "small")  # small: conv1 becomes 3x3 stride 1 pad 1, for 28-64 px inputs
 BYPASSES = ("none", "simple", "complex")
 
@@ -49,17 +56,18 @@ class SqueezeNetConfig:
     conv10_pad: int = 0  # 1 only for models imported from the v1.0 Caffe release
 
     def __post_init__(self) -> None:
+        self._check_types()
         checks = [
             (self.layout in LAYOUTS, f"layout must be one of {sorted(LAYOUTS)}, got {self.layout!r}"),
             (self.stem in STEMS, f"stem must be one of {STEMS}, got {self.stem!r}"),
             (self.bypass in BYPASSES, f"bypass must be one of {BYPASSES}, got {self.bypass!r}"),
-            (self.base_e >= 2, f"base_e must be >= 2, got {self.base_e}"),
-            (self.incr_e >= 0, f"incr_e must be >= 0, got {self.incr_e}"),
-            (self.freq >= 1, f"freq must be >= 1, got {self.freq}"),
+            (2 <= self.base_e <= MAX_WIDTH, f"base_e must be in [2, {MAX_WIDTH}], got {self.base_e}"),
+            (0 <= self.incr_e <= MAX_WIDTH, f"incr_e must be in [0, {MAX_WIDTH}], got {self.incr_e}"),
+            (1 <= self.freq <= NUM_FIRE, f"freq must be in [1, {NUM_FIRE}], got {self.freq}"),
             (0.0 < self.pct3x3 < 1.0, f"pct3x3 must be in (0, 1), got {self.pct3x3}"),
             (0.0 < self.sr <= 4.0, f"sr must be in (0, 4], got {self.sr}"),
-            (self.num_classes >= 1, f"num_classes must be >= 1, got {self.num_classes}"),
-            (self.in_channels >= 1, f"in_channels must be >= 1, got {self.in_channels}"),
+            (1 <= self.num_classes <= MAX_CLASSES, f"num_classes must be in [1, {MAX_CLASSES}], got {self.num_classes}"),
+            (1 <= self.in_channels <= MAX_IN_CHANNELS, f"in_channels must be in [1, {MAX_IN_CHANNELS}], got {self.in_channels}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.conv10_pad in (0, 1), f"conv10_pad must be 0 or 1, got {self.conv10_pad}"),
         ]
@@ -73,6 +81,30 @@ class SqueezeNetConfig:
                         f"simple bypass around {n} needs equal input and output channels, "
                         f"got {inp} -> {e1 + e3}; choose freq/incr_e so they match"
                     )
+        if self.param_count() > MAX_PARAMS:
+            raise SqueezeNetError(f"this design point has {self.param_count():,} parameters, over the {MAX_PARAMS:,} allowed")
+
+    def _check_types(self) -> None:
+        """Every field has its declared type (configs also come from files' JSON headers)."""
+        kinds = {"int": "an integer", "float": "a finite number", "str": "a string"}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not {
+                "int": isinstance(value, int),
+                "float": isinstance(value, (int, float)) and math.isfinite(value),
+                "str": isinstance(value, str),
+            }[f.type]:
+                raise SqueezeNetError(f"architecture field {f.name} must be {kinds[f.type]}, got {type(value).__name__}")
+
+    def param_count(self) -> int:
+        """Parameters of the network this config builds, by arithmetic (nothing allocated)."""
+        kernel = self.conv1_geometry()[0]
+        total = self.in_channels * self.conv1_filters * kernel * kernel + self.conv1_filters
+        for name, inp, (s, e1, e3) in zip(self.fire_names(), self.fire_inputs(), self.fire_widths()):
+            total += inp * s + s + s * e1 + e1 + 9 * s * e3 + e3
+            if self.bypass_kind(name) == "conv":
+                total += inp * (e1 + e3) + e1 + e3
+        return total + (self.fire_widths()[-1][1] + self.fire_widths()[-1][2] + 1) * self.num_classes
 
     # --- Section 5 formula -------------------------------------------------------------
     def fire_widths(self) -> list[tuple[int, int, int]]:
@@ -142,8 +174,8 @@ class SqueezeNetConfig:
     def from_json(cls, text: str) -> "SqueezeNetConfig":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SqueezeNetError(f"architecture metadata is not valid JSON: {exc}") from None
+        except (ValueError, RecursionError):
+            raise SqueezeNetError("architecture metadata is not valid JSON") from None
         if not isinstance(data, dict):
             raise SqueezeNetError("architecture metadata must be a JSON object")
         return cls.from_dict(data)
