@@ -11,14 +11,13 @@ default, rate weight 1) unless the point says "plain k-means" (Deep Compression'
 
 import csv
 import sys
-from pathlib import Path
 
 from _shared import REPO, require_shared
 from tqdm import tqdm
 
 from squeezenet.compress.pipeline import CompressOptions, compress
-from squeezenet.inference import eval_folder
-from squeezenet.io.formats import load_model
+from squeezenet.evaluation.predict import eval_folder
+from squeezenet.formats.weights import load_model
 from squeezenet.utils.atomic import write_text
 from squeezenet.utils.plots import new_figure, save_figure
 

@@ -2,8 +2,8 @@
 
 from _shared import require_shared
 
-from squeezenet.bench.inference import bench_inference, format_inference
-from squeezenet.io.formats import load_model
+from squeezenet.speed.inference import bench_inference, format_inference
+from squeezenet.formats.weights import load_model
 
 shared = require_shared()
 loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")

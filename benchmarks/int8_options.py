@@ -4,13 +4,13 @@ import time
 
 from _shared import require_shared
 
-from squeezenet.bench.timing import median, time_calls
+from squeezenet.speed.timing import median, time_calls
 from squeezenet.deploy.onnx_export import to_onnx
 from squeezenet.deploy.quantize import Int8Options, quantize_int8
-from squeezenet.deploy.runtime import ort_session, session_runner
-from squeezenet.evaluate import evaluate
-from squeezenet.inference import folder_loader
-from squeezenet.io.formats import load_model
+from squeezenet.deploy.ort import ort_session, session_runner
+from squeezenet.evaluation.accuracy import evaluate
+from squeezenet.evaluation.predict import folder_loader
+from squeezenet.formats.weights import load_model
 
 import torch
 

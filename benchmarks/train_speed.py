@@ -3,8 +3,8 @@
 import json
 import sys
 
-from squeezenet.bench.report import format_results
-from squeezenet.bench.train_speed import bench_train
+from squeezenet.speed.report import format_results
+from squeezenet.speed.training import bench_train
 from squeezenet.data.fashion_mnist import load_fashion_mnist
 from squeezenet.errors import SqueezeNetError
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -34,7 +35,7 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
-def write_idx(path: Path, array: "np.ndarray") -> None:
+def write_idx(path: Path, array: Any) -> None:
     """Write an IDX file (the MNIST format), gzipped."""
     import gzip
     import struct

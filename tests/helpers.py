@@ -16,3 +16,15 @@ def formula_params(config: SqueezeNetConfig) -> int:
         total += channels * s + s + s * e1 + e1 + 9 * s * e3 + e3
         channels = e
     return total + channels * config.num_classes + config.num_classes
+
+
+def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
+    """``squeezenet ARGV`` in this process: (exit code, stdout, stderr); argparse's exits count."""
+    from squeezenet.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err

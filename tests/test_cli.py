@@ -6,16 +6,12 @@ import pytest
 import torch
 import torchvision
 
-from squeezenet.cli import main
-from squeezenet.io.caffe import caffe_to_torch_names, write_caffemodel
+from helpers import run_cli as run
+from squeezenet.formats.caffe import caffe_to_torch_names, write_caffemodel
 from squeezenet.models import SqueezeNetConfig
-from squeezenet.io.formats import read_safetensors as read_tensors
+from squeezenet.formats.weights import read_safetensors as read_tensors
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_info_json_totals(capsys):
@@ -77,7 +73,7 @@ def test_convert_pth_round_trip(capsys, tmp_path):
         (["eval", "--weights", "missing.pth", "--data", "."], "no such file"),
         (["predict", "--weights", "missing.safetensors", "x.jpg"], "no such file"),
         (["info", "--sr", "0"], "sr must be"),
-        (["info", "--arch", "resnet50"], "unknown arch"),
+        (["info", "--arch", "resnet50"], "invalid choice: 'resnet50'"),
         (["convert", "missing.pth", "--out", "x.onnx"], "no such file"),
     ],
 )
@@ -117,3 +113,83 @@ def test_eval_folder_with_bad_images_and_uncovered_classes(capsys, tmp_path, sha
 def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "squeezenet", "info", "--json"], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["total_params"] == 1_248_424
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["info", "--input-size", "0"], "--input-size 0: too small"),
+        (["info", "--arch", "squeezenet1_1", "--input-size", "8"], "too small for this architecture"),
+        (["train", "--out", "OUT", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "--out", "OUT", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["train", "--out", "OUT", "--lr", "nan"], "--lr must be a finite number"),
+        (["train", "--out", "OUT", "--limit-train", "0"], "--limit-train must be at least 1"),
+        (["train", "--out", "OUT", "--label-smoothing", "1.5"], "--label-smoothing must be"),
+        (["train", "--out", "OUT", "--epochs", "x"], "invalid int value: 'x'"),
+        (["explore", "sr", "--values", "0.125,x", "--out", "OUT"], "--values takes numbers"),
+        (["explore", "sr", "--values", "0.125", "--out", "OUT", "--lr", "-1"], "--lr must be"),
+        (["bench"], "choose what to measure"),
+        (["bench", "--backends", "torch,tensorflow"], "unknown backend 'tensorflow'"),
+    ],
+)  # fmt: skip
+def test_every_misuse_is_one_line_and_nonzero(capsys, tmp_path, argv, needle):
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_eval_and_predict_refuse_bad_sizes(capsys, tmp_path):
+    weights = tmp_path / "w.pth"
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), weights)
+    code, _, err = run(capsys, "eval", "--weights", weights, "--data", tmp_path, "--batch-size", "0")
+    assert code == 2 and "--batch-size must be at least 1" in err
+    code, _, err = run(capsys, "predict", "--weights", weights, "--top", "-3", weights)
+    assert code == 2 and "--top" in err
+
+
+def test_predict_prints_the_good_images_and_names_the_bad(capsys, tmp_path):
+    from PIL import Image
+
+    weights = tmp_path / "w.pth"
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), weights)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "good.png")
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    code, out, err = run(capsys, "predict", "--weights", weights, tmp_path / "good.png", tmp_path / "bad.jpg", "--top", "2")
+    assert code == 2 and "good.png" in out and out.count("%") == 2
+    assert "bad.jpg: cannot read image" in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_folder_to_csv(capsys, tmp_path):
+    import csv
+
+    from PIL import Image
+
+    weights = tmp_path / "w.pth"
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), weights)
+    for i, sub in enumerate(["a", "a/b", "c"]):
+        (tmp_path / "imgs" / sub).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (40, 40), (20 * i, 0, 0)).save(tmp_path / "imgs" / sub / f"{i}.jpg")
+    (tmp_path / "imgs" / "notes.txt").write_text("not an image")
+    code, out, err = run(capsys, "predict", "--weights", weights, tmp_path / "imgs", "--csv", tmp_path / "out.csv", "--top", "3")
+    rows = list(csv.reader((tmp_path / "out.csv").open()))
+    assert code == 0, err
+    assert rows[0] == ["path", "label1", "probability1", "label2", "probability2", "label3", "probability3"]
+    assert len(rows) == 4 and "3 images; not read: 1 files that are not images" in out
+
+
+def test_version_and_help_texts(capsys):
+    from squeezenet import __version__
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"squeezenet {__version__}"
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0 and "(default:10onfashion-mnist,68onafolder" in "".join(out.split())
+    import argparse
+
+    from squeezenet.cli import build_parser
+
+    for name, command in build_parser()._subparsers._group_actions[0].choices.items():
+        undocumented = [a.dest for a in command._actions if a.help is None and not isinstance(a, argparse._HelpAction)]
+        assert not undocumented, (name, undocumented)

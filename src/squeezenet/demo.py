@@ -14,20 +14,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .bench.inference import bench_inference
 from .compress.pipeline import CompressOptions, compress
-from .compress.sqz import write_sqz
 from .data.sources import TensorSource, build_source
+from .deploy.export import export
 from .deploy.footprint import footprint
-from .deploy.onnx_export import export_onnx, to_onnx
-from .deploy.quantize import quantize_int8
-from .deploy.runtime import ort_session, session_runner
-from .evaluate import evaluate
-from .io.formats import load_model
+from .deploy.onnx_export import export_onnx
+from .deploy.ort import ort_session, session_runner
+from .evaluation.accuracy import evaluate
+from .formats.sqz import write_sqz
+from .formats.weights import load_model
+from .speed.inference import bench_inference
 from .train.config import TrainConfig
 from .train.loop import train
 from .train.report import write_json
-from .utils.atomic import write_bytes, write_text
+from .utils.atomic import write_text
 
 # Demo compression: the paper's density (3x3 expand filters at 33%, 1x1 dense), 5-bit shared
 # weights, one epoch of retraining (labels + distillation) after pruning and one of centroid
@@ -88,13 +88,12 @@ def _compress_stage(loaded: Any, weights: Path, source: TensorSource, out: Path,
 def _export_stage(loaded: Any, source: TensorSource, out: Path) -> dict[str, Any]:
     calib = next(source.train_batches(0, 0, 256, 0, 1, seed=0)).images
     exported = export_onnx(loaded, out / "model.onnx", real_images=calib[:64])
-    int8 = quantize_int8(to_onnx(loaded), loaded.preprocess, calib)
-    write_bytes(out / "model-int8.onnx", int8)
-    int8_result = evaluate(session_runner(ort_session(int8)), _test_batches(source), progress=False)
+    int8 = export(loaded, out / "model-int8.onnx", "onnx", int8=True, calib_data=calib)
+    int8_result = evaluate(session_runner(ort_session(out / "model-int8.onnx")), _test_batches(source), progress=False)
     bench = bench_inference(loaded, ["torch", "onnxruntime", "onnxruntime-int8"], 32, calib, repeats=10, latency_repeats=50)
     return {
         "onnx_bytes": exported["bytes"], "max_logit_diff": max(exported["max_logit_diff_random"], exported["max_logit_diff_real"]),
-        "int8_bytes": len(int8), "int8_test_top1": int8_result.top1,
+        "int8_bytes": int8["bytes"], "int8_test_top1": int8_result.top1,
         "bench": bench["results"],
         "footprint": {p: footprint(loaded.model, 28, p, 10_000_000).to_dict() for p in ("fp32", "int8")},
     }  # fmt: skip

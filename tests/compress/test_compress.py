@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from squeezenet.cli import main
+from helpers import run_cli as run
 from squeezenet.compress.cluster import _assign, kmeans_1d
 from squeezenet.compress.density import parse_bits, parse_density
-from squeezenet.compress.huffman import Stream, code_lengths, decode_many, encode
+from squeezenet.formats.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.compress.pipeline import CompressOptions, compress
 from squeezenet.compress.prune import apply_pruning, density_schedule, remove_pruning
-from squeezenet.compress.sqz import PREFIX, VERSION, decode_sqz
+from squeezenet.formats.sqz import PREFIX, VERSION, decode_sqz
 from squeezenet.errors import SqueezeNetError
-from squeezenet.io.formats import load_model, read_safetensors, save_model
-from squeezenet.io.preprocess import FASHION_MNIST
+from squeezenet.formats.weights import load_model, read_safetensors, save_model
+from squeezenet.formats.preprocess import FASHION_MNIST
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 
@@ -25,10 +25,6 @@ def small_model(tmp_path):
     return path
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_huffman_round_trip_and_near_entropy():

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 from PIL import Image
@@ -6,7 +8,7 @@ from squeezenet.data.fashion_mnist import load_fashion_mnist
 from squeezenet.data.images import RobustImageFolder, collate_skipping_bad, open_image, read_class_file
 from squeezenet.data.sources import TensorSource, build_source, epoch_order
 from squeezenet.errors import SqueezeNetError
-from squeezenet.io.preprocess import IMAGENET
+from squeezenet.formats.preprocess import IMAGENET
 
 
 def test_fashion_mnist_from_a_data_dir(tiny_fmnist):
@@ -61,3 +63,46 @@ def test_augmentation_shifts_and_flips_within_bounds(tiny_fmnist):
     x = source.train.images[:64]
     out = source._augment(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.dtype == torch.uint8 and not torch.equal(out, x)
+
+
+def _tree(root):
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (40, 30), (60 * i, 100, 0)).save(root / c / f"{i}.png")
+
+
+def test_symlink_loop_fifo_and_duplicates_are_walked_once(tmp_path, capsys):
+    from squeezenet.cli import main
+    from squeezenet.formats.weights import save_model
+    from squeezenet.models import SqueezeNet, SqueezeNetConfig
+
+    _tree(tmp_path / "data")
+    (tmp_path / "data" / "a" / "loop").symlink_to(tmp_path / "data")  # a link back up the tree
+    (tmp_path / "data" / "b" / "again.png").symlink_to(tmp_path / "data" / "b" / "0.png")
+    os.mkfifo(tmp_path / "data" / "b" / "pipe.JPEG")  # would block a reader forever
+    folder = RobustImageFolder(tmp_path / "data", IMAGENET.eval_transform())
+    assert len(folder) == 6 and folder.walk.not_regular == 1 and folder.walk.revisits >= 2
+    save_model(SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=2, base_e=16, incr_e=16)), tmp_path / "m.safetensors")
+    code = main(["eval", "--weights", str(tmp_path / "m.safetensors"), "--data", str(tmp_path / "data"), "--quiet", "--workers", "0"])
+    out = capsys.readouterr().out
+    assert code == 0 and "on 6 images" in out and "1 non-regular files" in out
+
+
+def test_fifo_as_class_file_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "classes.txt")
+    with pytest.raises(SqueezeNetError, match="not a regular file"):
+        read_class_file(tmp_path / "classes.txt")
+
+
+def test_huge_images_are_refused_and_jpegs_decode_at_reduced_scale(tmp_path, monkeypatch):
+    from squeezenet.data import images
+
+    Image.new("RGB", (2000, 1600), (10, 20, 30)).save(tmp_path / "big.jpg")
+    assert open_image(tmp_path / "big.jpg", min_side=200).size == (500, 400)  # 1/4 scale, still >= 2 x 200
+    assert open_image(tmp_path / "big.jpg", min_side=256).size == (1000, 800)  # 1/4 would leave < 2 x 256
+    assert open_image(tmp_path / "big.jpg", min_side=500).size == (2000, 1600)  # under 4x: exact decode
+    Image.new("RGB", (2000, 1600)).save(tmp_path / "big.png")
+    monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
+    with pytest.raises(Image.DecompressionBombError):
+        open_image(tmp_path / "big.png", min_side=256)  # PNG has no reduced-scale decode

@@ -5,15 +5,16 @@ import onnx
 import pytest
 import torch
 
-from squeezenet.cli import main
+from helpers import run_cli as run
 from squeezenet.deploy.footprint import footprint
 from squeezenet.utils.units import parse_bytes
 from squeezenet.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME
-from squeezenet.deploy.runtime import ort_session
+from squeezenet.deploy.ort import ort_session
 from squeezenet.errors import SqueezeNetError
-from squeezenet.inference import load_images
-from squeezenet.io.formats import load_model, save_model
-from squeezenet.models import SqueezeNet, SqueezeNetConfig, squeezenet1_1
+from squeezenet.evaluation.predict import load_images
+from squeezenet.formats.weights import load_model, save_model
+from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.zoo import squeezenet1_1
 
 
 @pytest.fixture()
@@ -24,10 +25,6 @@ def small_weights(tmp_path):
     return path
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_weights):
@@ -64,7 +61,7 @@ def test_int8_follows_fp32_on_every_isa(shared, imagenet_weights):
     is fidelity to fp32, asserted here: the same top-1 class on >= 93% of the images (94.4%
     AVX2, 95.2% VNNI), a small KL divergence, and top-1 within 3 images."""
     from squeezenet.deploy.runtime import make_runner
-    from squeezenet.inference import folder_loader
+    from squeezenet.evaluation.predict import folder_loader
 
     sample = shared / "imagenet-sample"
     loaded = load_model(imagenet_weights)

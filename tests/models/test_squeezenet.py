@@ -3,7 +3,8 @@ import torch
 import torchvision
 
 from squeezenet.errors import SqueezeNetError
-from squeezenet.models import SqueezeNet, SqueezeNetConfig, squeezenet1_0, squeezenet1_1
+from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.zoo import squeezenet1_0, squeezenet1_1
 from squeezenet.models.summary import summarize
 
 from helpers import formula_params

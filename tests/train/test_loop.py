@@ -12,7 +12,7 @@ from PIL import Image
 
 from squeezenet.cli import main
 from squeezenet.errors import SqueezeNetError
-from squeezenet.io.formats import load_model, read_safetensors
+from squeezenet.formats.weights import load_model, read_safetensors
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import lr_factor, train
 
@@ -150,3 +150,14 @@ def test_torchrun_two_processes_train_like_one(tmp_path, real_fmnist):
     # every step all-reduces each fp32 gradient once
     assert two["allreduce_bytes_per_step"] == pytest.approx(two["gradient_bytes_per_step"], rel=0.01)
     assert two["allreduce_seconds_per_step"] > 0
+
+
+def test_resume_without_checkpoint_says_so_or_refuses(tmp_path, tiny_fmnist, capsys):
+    out = tmp_path / "run"
+    flags = ["train", "--data-dir", str(tiny_fmnist), "--out", str(out), "--epochs", "1", "--batch-size", "64", "--quiet"]
+    assert main([*flags, "--resume", "--max-steps", "2", "--checkpoint-every", "0"]) == 0
+    assert "no checkpoint" in capsys.readouterr().err  # nothing to continue: a fresh start, said aloud
+    out.mkdir(exist_ok=True)
+    (out / "metrics.csv").write_text("epoch\n1\n")  # an earlier run's results, but no checkpoint
+    assert main([*flags, "--resume"]) == 2
+    assert "overwrite" in capsys.readouterr().err and (out / "metrics.csv").read_text() == "epoch\n1\n"

@@ -18,6 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .cluster import nearest_assignment
+from ..utils.progress import progress_off
 
 DAMPING = 0.01  # of the mean diagonal of H, as in GPTQ: keeps H^-1 well conditioned
 
@@ -87,7 +88,7 @@ def compensated_assignment(
     is shared (their activations are carried block to block), so it also absorbs their errors."""
     assignment = {}
     x = images
-    bar = tqdm(total=len(convs), desc="compensate", unit="layer", disable=not progress, leave=False)
+    bar = tqdm(total=len(convs), desc="compensate", unit="layer", disable=progress_off(not progress), leave=False)
     for block in blocks:
         inside = {id(m) for m in block.modules()}
         names = [name for name, conv in convs.items() if id(conv) in inside]

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 
 from ..errors import SqueezeNetError
-from ..io.formats import LoadedModel
+from ..formats.loaded import LoadedModel
 from ..models.summary import ALEXNET_BYTES
-from . import sqz
+from ..formats import sqz
 from .cluster import nearest_assignment, share_weights, unshare_weights
 from .compensate import compensated_assignment
 from .density import parse_bits, parse_density
@@ -46,15 +46,83 @@ class CompressOptions:
     rate_weight: float = 1.0  # entropy-constrained k-means (cluster.py); 0: plain k-means, as Han et al.
 
 
+@dataclass
+class _Retraining:
+    """The image stream and step counts for retraining after pruning and after sharing."""
+
+    batches: Any
+    teacher: torch.nn.Module
+    steps: int
+    finetune_steps: int
+
+
 def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = True) -> tuple[bytes, dict[str, Any], LoadedModel]:
+    """Prune (and retrain), share weights (and fine-tune centroids), code; with a size budget,
+    re-code with narrower bits until the file's real size fits it."""
     start = time.perf_counter()
+    _check_options(options)
     torch.manual_seed(options.seed)
     model = copy.deepcopy(loaded.model).float().eval()
     convs = named_convs(model)
-    names = list(convs)
-    densities = parse_density(options.density or default_density(options.epochs), names)
-    bits = parse_bits(options.bits, options.bits_spec, names)
+    densities = parse_density(options.density or default_density(options.epochs), list(convs))
+    bits = parse_bits(options.bits, options.bits_spec, list(convs))
+    retraining = _retraining(loaded, options)
+    compensating = options.compensate and (options.calib_data is not None or options.train_data is not None)
+    # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
+    dense = {name: conv.weight.detach().clone() for name, conv in convs.items()} if compensating and not retraining else None
+    masks = _prune(model, convs, densities, options, retraining, progress)
+    images = _calibration_images(loaded, options) if compensating or options.size_budget is not None else None
 
+    target = options.size_budget
+    for attempt in range(_BUDGET_ATTEMPTS):
+        if options.size_budget is not None:
+            bits = _budget_bits(model, masks, images, target, options)
+        coded = copy.deepcopy(model)  # sharing rewrites the weights: every attempt starts from the pruned model
+        if dense is not None:
+            with torch.no_grad():
+                for name, conv in named_convs(coded).items():
+                    conv.weight.copy_(dense[name])
+        data, sizes, state = _share_and_code(coded, loaded, masks, bits, images if compensating else None, options, retraining, progress)
+        if options.size_budget is None or len(data) <= options.size_budget:
+            break
+        # the estimate missed: aim lower by the miss, doubled each try (a small step often narrows no layer)
+        target -= (len(data) - options.size_budget) * 2**attempt + 512
+    else:
+        raise SqueezeNetError(f"could not fit {options.size_budget:,} bytes ({len(data):,} after {_BUDGET_ATTEMPTS} tries); prune more (--density)")
+    encode_seconds = time.perf_counter() - start
+
+    decode_start = time.perf_counter()
+    _, _, _, decoded = sqz.decode_sqz(data, "the compressed model")
+    decode_seconds = time.perf_counter() - decode_start
+    mismatched = [k for k, v in state.items() if not torch.equal(decoded[k], v)]
+    if mismatched:
+        raise RuntimeError(f"internal error: {mismatched[0]} does not survive the .sqz round trip")
+
+    params = sum(t.numel() for t in state.values())
+    nonzero = sum(int(m.sum()) for m in masks.values()) + sum(t.numel() for k, t in state.items() if not k.endswith(".weight"))
+    report = {
+        **sizes,
+        "file_bytes": len(data),
+        "params": params,
+        "nonzero_params": nonzero,
+        "fp32_bytes": 4 * params,
+        "ratio_vs_fp32": 4 * params / len(data),
+        "ratio_vs_alexnet": ALEXNET_BYTES / len(data),
+        "compress_seconds": encode_seconds,
+        "decode_seconds": decode_seconds,
+        "retrain_steps": retraining.steps if retraining else 0,
+        "finetune_steps": retraining.finetune_steps if retraining else 0,
+        "bits": bits,
+        "rate_weight": options.rate_weight,
+        "size_budget_attempts": attempt + 1,
+    }
+    return data, report, LoadedModel(coded, loaded.preprocess, "sqz", loaded.classes)
+
+
+_BUDGET_ATTEMPTS = 6
+
+
+def _check_options(options: CompressOptions) -> None:
     finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
     if min(options.epochs, finetune_epochs) < 0:
         raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they cannot be negative")
@@ -64,43 +132,54 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         raise SqueezeNetError(f"--prune-stages counts pruning steps: it must be at least 1, got {options.prune_stages}")
     if options.prune_stages > 1 and options.epochs == 0:
         raise SqueezeNetError("--prune-stages N retrains between steps: it needs --epochs")
-    batches, teacher, steps, finetune_steps = None, None, 0, 0
-    if options.epochs > 0 or finetune_epochs > 0:  # the retraining stream is only built when something retrains
-        if options.calib_data is not None:
-            batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
-        elif options.train_data is not None:
-            batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
-        else:
-            raise SqueezeNetError("--epochs and --finetune-epochs retrain on images: pass --calib-data or --train-data")
-        teacher = frozen_copy(loaded.model)
-        steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
-    has_images = options.calib_data is not None or options.train_data is not None
-    compensating = options.compensate and has_images
-    # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
-    dense = {name: conv.weight.detach().clone() for name, conv in convs.items()} if compensating and not steps else None
+    if options.size_budget is not None and options.size_budget <= 0:
+        raise SqueezeNetError(f"--size-budget must be a positive size, got {options.size_budget:,} bytes")
 
+
+def _retraining(loaded: LoadedModel, options: CompressOptions) -> _Retraining | None:
+    """The retraining stream, built only when something retrains."""
+    finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
+    if options.epochs == 0 and finetune_epochs == 0:
+        return None
+    if options.calib_data is not None:
+        batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
+    elif options.train_data is not None:
+        batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
+    else:
+        raise SqueezeNetError("--epochs and --finetune-epochs retrain on images: pass --calib-data or --train-data")
+    steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
+    return _Retraining(batches, frozen_copy(loaded.model), steps, finetune_steps)
+
+
+def _prune(
+    model: torch.nn.Module, convs: dict[str, torch.nn.Conv2d], densities: dict[str, float], options: CompressOptions,
+    retraining: _Retraining | None, progress: bool,
+) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Prune to ``densities`` in ``prune_stages`` steps, retraining after each; the masks."""
+    steps = retraining.steps if retraining else 0
     for stage, stage_densities in enumerate(density_schedule(densities, options.prune_stages), 1):
         apply_pruning(convs, stage_densities)
         if steps:
             stage_steps = steps // options.prune_stages + (stage <= steps % options.prune_stages)
             desc = f"retrain pruned {stage}/{options.prune_stages}"
-            retrain(model, batches, stage_steps, options.lr, teacher, desc, progress)
-    masks = remove_pruning(convs)
-    images = _calibration_images(loaded, options) if compensating or options.size_budget is not None else None
-    if options.size_budget is not None:
-        bits = _budget_bits(model, convs, masks, images, options)
+            retrain(model, retraining.batches, stage_steps, options.lr, retraining.teacher, desc, progress)
+    return remove_pruning(convs)
 
-    if compensating:
-        if dense is not None:
-            with torch.no_grad():
-                for name, conv in convs.items():
-                    conv.weight.copy_(dense[name])
+
+def _share_and_code(
+    model: torch.nn.Module, loaded: LoadedModel, masks: dict[str, torch.Tensor], bits: dict[str, int],
+    images: torch.Tensor | None, options: CompressOptions, retraining: _Retraining | None, progress: bool,
+) -> tuple[bytes, dict[str, Any], dict[str, torch.Tensor]]:  # fmt: skip
+    """Share each layer's weights at ``bits`` (error-compensated when ``images`` are given), fine-tune
+    the centroids, round what the file stores to float16, and code: (bytes, sizes, state)."""
+    convs = named_convs(model)
+    if images is not None:
         assignment = compensated_assignment(forward_blocks(model), convs, masks, bits, images, options.rate_weight, progress)
     else:
         assignment = {name: nearest_assignment(conv.weight, bits[name], masks[name], options.rate_weight) for name, conv in convs.items()}
     shared = {name: share_weights(conv, *assignment[name], masks[name]) for name, conv in convs.items()}
-    if finetune_steps:  # only centroids and biases move now
-        retrain(model, batches, finetune_steps, options.lr, teacher, "fine-tune centroids", progress)
+    if retraining and retraining.finetune_steps:  # only centroids and biases move now
+        retrain(model, retraining.batches, retraining.finetune_steps, options.lr, retraining.teacher, "fine-tune centroids", progress)
     with torch.no_grad():  # the file keeps codebooks in float16: the model is what it decodes to
         for name in convs:
             shared[name].codebook.copy_(sqz.stored(shared[name].codebook))
@@ -118,33 +197,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         for tensor in raw.values():
             tensor.copy_(sqz.stored(tensor))
     data, sizes = sqz.encode_sqz(model.config, loaded.preprocess, loaded.classes, layers, raw)
-    encode_seconds = time.perf_counter() - start
-
-    decode_start = time.perf_counter()
-    _, _, _, decoded = sqz.decode_sqz(data, "the compressed model")
-    decode_seconds = time.perf_counter() - decode_start
-    mismatched = [k for k, v in state.items() if not torch.equal(decoded[k], v)]
-    if mismatched:
-        raise RuntimeError(f"internal error: {mismatched[0]} does not survive the .sqz round trip")
-
-    params = sum(t.numel() for t in state.values())
-    nonzero = sum(int(l.mask.sum()) for l in layers) + sum(t.numel() for t in raw.values())
-    report = {
-        **sizes,
-        "file_bytes": len(data),
-        "params": params,
-        "nonzero_params": nonzero,
-        "fp32_bytes": 4 * params,
-        "ratio_vs_fp32": 4 * params / len(data),
-        "ratio_vs_alexnet": ALEXNET_BYTES / len(data),
-        "compress_seconds": encode_seconds,
-        "decode_seconds": decode_seconds,
-        "retrain_steps": steps,
-        "finetune_steps": finetune_steps,
-        "bits": bits,
-        "rate_weight": options.rate_weight,
-    }
-    return data, report, LoadedModel(model, loaded.preprocess, "sqz", loaded.classes)
+    return data, sizes, state
 
 
 def default_density(epochs: int) -> str:
@@ -164,12 +217,17 @@ def _calibration_images(loaded: LoadedModel, options: CompressOptions) -> torch.
     raise SqueezeNetError("--size-budget measures sensitivity on images: pass --calib-data or --train-data")
 
 
-def _budget_bits(model: torch.nn.Module, convs: dict, masks: dict, images: torch.Tensor, options: CompressOptions) -> dict[str, int]:
+def _budget_bits(model: torch.nn.Module, masks: dict, images: torch.Tensor, budget: int, options: CompressOptions) -> dict[str, int]:
+    """Bits per layer whose estimated file fits ``budget``: everything but the index streams is
+    counted as .sqz v2 stores it (float16 biases, position streams at about their raw size, header
+    and code tables at their size in a v1.1 file); ``compress`` checks the real size after coding."""
     from .sensitivity import choose_bits
 
-    biases = sum(4 * m.bias.numel() for m in convs.values() if m.bias is not None)
-    positions = sum(int(m.sum()) * options.gap_bits / 8 * 0.7 for m in masks.values() if not bool(m.all()))
-    return choose_bits(model, convs, masks, images[:32], options.size_budget, int(biases + positions + 2048), options.rate_weight)
+    convs = named_convs(model)
+    biases = sum(2 * m.bias.numel() for m in convs.values() if m.bias is not None)
+    positions = sum(int(m.sum()) * options.gap_bits // 8 for m in masks.values() if not bool(m.all()))
+    header_and_tables = 4096
+    return choose_bits(model, convs, masks, images[:32], budget, biases + positions + header_and_tables, options.rate_weight)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -20,16 +20,16 @@ from tqdm import tqdm
 
 from ..data.images import read_unlabelled
 from ..data.sources import build_source, mix_seed
-from ..io.preprocess import Preprocess
+from ..formats.preprocess import Preprocess
+from ..utils.progress import progress_off
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]
 
 
 def unlabelled_batches(calib_dir: str | Path, preprocess: Preprocess, batch_size: int, seed: int) -> tuple[Batches, int]:
     """Endless augmented batches from a folder of unlabelled images, and the image count."""
-    mode = "L" if preprocess.color == "L" else "RGB"
     resize = v2.Resize(preprocess.resize, antialias=True) if preprocess.resize else v2.Identity()
-    images = read_unlabelled(calib_dir, mode, resize)
+    images = read_unlabelled(calib_dir, preprocess.mode, resize, min_side=preprocess.decode_side)
     augment = v2.Compose([v2.ToImage(), v2.RandomResizedCrop(preprocess.crop, scale=(0.25, 1.0), antialias=True),
                           v2.RandomHorizontalFlip(), preprocess.normalize()])  # fmt: skip
 
@@ -67,7 +67,7 @@ def retrain(
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / max(1, steps))
     model.train()
-    for step in tqdm(range(steps), desc=desc, unit="step", disable=not progress, leave=False):
+    for step in tqdm(range(steps), desc=desc, unit="step", disable=progress_off(not progress), leave=False):
         torch.manual_seed(mix_seed(step, 7))
         x, y = next(batches)
         logits = model(x)

@@ -2,14 +2,20 @@
 
 A folder of ``<wnid>/*.JPEG`` classes maps to ImageNet indices through ``synset_words.txt``,
 so a folder that holds only some of the 1000 classes still scores against the right logits.
-Unreadable files (zero bytes, truncated, not an image) are skipped and counted; CMYK,
-grayscale and palette images are converted.
+Unreadable files (zero bytes, truncated, not an image, over ``MAX_PIXELS``) are skipped and
+counted; CMYK, grayscale and palette images are converted. Folder trees are walked once each
+(symlink loops and links back up the tree are not followed twice), and only regular files are
+read: a FIFO named ``x.JPEG`` would block the reader forever.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import os
+import stat
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +27,84 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from ..errors import SqueezeNetError
 
 BAD_IMAGE_ERRORS = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)
+MAX_PIXELS = 40_000_000  # after reduced-scale decoding; a larger image is skipped, not decoded (120 MB as RGB)
 
 
-def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
-    """Decode fully (so truncation shows here, not later) and convert to ``mode``."""
+def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None) -> Image.Image:
+    """Decode fully (so truncation shows here, not later) and convert to ``mode``.
+
+    ``min_side``: the shorter side preprocessing needs. A JPEG at least four times that is
+    decoded at 1/2, 1/4 or 1/8 scale, never below twice ``min_side`` (Pillow's ``draft``: the
+    DCT does the shrinking), so a 12-megapixel photo costs ~10x less while the antialiased resize
+    that follows still has twice the pixels it keeps; typical ImageNet images (under 1,024 px)
+    decode exactly as torchvision's reference protocol decodes them. Other formats decode at full
+    size, up to ``MAX_PIXELS``.
+    """
     with Image.open(path) as img:
+        if min_side:
+            scale = 2 * min_side / min(img.size)
+            img.draft(mode if mode in ("RGB", "L") else None, (math.ceil(img.width * scale), math.ceil(img.height * scale)))
+        if img.width * img.height > MAX_PIXELS:
+            raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
         img.load()
         return img.convert(mode)
+
+
+@dataclass
+class Walk:
+    """Files found under a tree, and what was passed over (reported to the user)."""
+
+    files: list[Path] = field(default_factory=list)
+    not_regular: int = 0  # FIFOs, sockets, devices, dangling links
+    revisits: int = 0  # directories or files reached a second time through links
+    not_images: int = 0  # files whose suffix is not an image format's
+
+    def skipped_note(self) -> str:
+        parts = [f"{self.not_regular} non-regular files"] * bool(self.not_regular)
+        parts += [f"{self.revisits} paths reached twice through links"] * bool(self.revisits)
+        parts += [f"{self.not_images} files that are not images"] * bool(self.not_images)
+        return "; ".join(parts)
+
+
+def _identity(path: str | Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def walk_images(root: str | Path, avoid: set[tuple[int, int]] | None = None, seen_files: set[tuple[int, int]] | None = None) -> Walk:
+    """Image files under ``root``, sorted, each once: follows links, but never into a folder it
+    has seen or must ``avoid`` (so a link loop ends), never onto a file in ``seen_files``, and
+    keeps regular files only."""
+    walk, seen_dirs = Walk(), set(avoid or ())
+    seen_files = set() if seen_files is None else seen_files
+    seen_dirs.discard(_identity(root))
+    for directory, dirs, names in os.walk(root, followlinks=True):
+        info = os.stat(directory)
+        if (info.st_dev, info.st_ino) in seen_dirs:
+            walk.revisits += 1
+            dirs[:] = []
+            continue
+        seen_dirs.add((info.st_dev, info.st_ino))
+        dirs.sort()
+        for name in sorted(names):
+            if os.path.splitext(name)[1].lower() not in IMG_EXTENSIONS:
+                walk.not_images += 1
+                continue
+            path = Path(directory, name)
+            try:
+                info = path.stat()
+            except OSError:
+                walk.not_regular += 1
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                walk.not_regular += 1
+            elif (info.st_dev, info.st_ino) in seen_files:
+                walk.revisits += 1
+            else:
+                seen_files.add((info.st_dev, info.st_ino))
+                walk.files.append(path)
+    walk.files.sort()
+    return walk
 
 
 def image_files(root: str | Path) -> list[Path]:
@@ -35,19 +112,22 @@ def image_files(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise SqueezeNetError(f"{root}: calibration folder does not exist")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file())
+    files = walk_images(root).files
     if not files:
         raise SqueezeNetError(f"{root}: no images found for calibration")
     return files
 
 
-def read_unlabelled(root: str | Path, mode: str, transform: Callable[[Image.Image], Any], limit: int | None = None) -> list[Any]:
+def read_unlabelled(
+    root: str | Path, mode: str, transform: Callable[[Image.Image], Any], limit: int | None = None,
+    min_side: int | None = None,
+) -> list[Any]:  # fmt: skip
     """Transformed images from a folder tree (calibration, distillation); unreadable ones skipped."""
     files = image_files(root)[:limit]
     images = []
     for path in files:
         try:
-            images.append(transform(open_image(path, mode)))
+            images.append(transform(open_image(path, mode, min_side)))
         except BAD_IMAGE_ERRORS:
             continue
     if not images:
@@ -57,6 +137,8 @@ def read_unlabelled(root: str | Path, mode: str, transform: Callable[[Image.Imag
 
 def read_class_file(path: str | Path) -> list[str]:
     """``synset_words.txt``-style lines (``wnid names...``) -> wnids in index order."""
+    if not Path(path).is_file():  # a FIFO would block read_text forever
+        raise SqueezeNetError(f"class file {path}: {'not a regular file' if Path(path).exists() else 'no such file'}")
     try:
         lines = Path(path).read_text().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -68,7 +150,9 @@ def read_class_file(path: str | Path) -> list[str]:
 
 
 class RobustImageFolder(ImageFolder):
-    """ImageFolder whose items are ``None`` for files that cannot be decoded."""
+    """ImageFolder whose items are ``None`` for files that cannot be decoded; its folders are
+    walked by ``walk_images`` (torchvision's walk follows link loops forever and opens FIFOs),
+    and ``walk`` tells what was passed over."""
 
     def __init__(
         self,
@@ -76,13 +160,15 @@ class RobustImageFolder(ImageFolder):
         transform: Callable[[Image.Image], torch.Tensor],
         class_order: Sequence[str] | None = None,
         mode: str = "RGB",
+        min_side: int | None = None,
     ) -> None:
         root = Path(root)
         if not root.is_dir():
             raise SqueezeNetError(f"{root}: no such data directory")
         self.mode = mode
+        self.walk = Walk()
         try:
-            super().__init__(str(root), transform=transform, loader=functools.partial(open_image, mode=mode))
+            super().__init__(str(root), transform=transform, loader=functools.partial(open_image, mode=mode, min_side=min_side))
         except FileNotFoundError as exc:
             raise SqueezeNetError(f"{root}: {exc}") from None
         if class_order is not None:
@@ -96,6 +182,20 @@ class RobustImageFolder(ImageFolder):
             remap = [index[c] for c in self.classes]
             self.samples = [(p, remap[t]) for p, t in self.samples]
             self.targets = [t for _, t in self.samples]
+
+    def make_dataset(self, directory: str, class_to_idx: dict[str, int], *args: Any, **kwargs: Any) -> list[tuple[str, int]]:
+        samples: list[tuple[str, int]] = []
+        # a link inside one class never leads into the root or another class folder
+        avoid = {_identity(directory)} | {_identity(Path(directory, name)) for name in class_to_idx}
+        seen_files: set[tuple[int, int]] = set()
+        for name, index in sorted(class_to_idx.items()):
+            walk = walk_images(Path(directory, name), avoid, seen_files)
+            if not walk.files:  # as torchvision's make_dataset: an empty class is a mistake
+                raise FileNotFoundError(f"class folder {name!r} holds no image files")
+            samples += [(str(p), index) for p in walk.files]
+            self.walk.not_regular += walk.not_regular
+            self.walk.revisits += walk.revisits
+        return samples
 
     def __getitem__(self, i: int) -> Any:
         path, target = self.samples[i]

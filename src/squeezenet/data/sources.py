@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from ..errors import SqueezeNetError
-from ..io.preprocess import FASHION_MNIST, IMAGENET, Preprocess
+from ..formats.preprocess import FASHION_MNIST, IMAGENET, Preprocess
 from .fashion_mnist import TensorSplit, load_fashion_mnist
 from .images import RobustImageFolder, collate_skipping_bad
 
@@ -174,8 +174,9 @@ class FolderSource:
         for split in ("train", "val"):
             if not (self.root / split).is_dir():
                 raise SqueezeNetError(f"{self.root}: expected ImageNet layout with {split}/<class>/ folders")
-        self._train = RobustImageFolder(self.root / "train", transform=v2.Identity())
-        self._val = RobustImageFolder(self.root / "val", transform=self._eval_transform(), class_order=self._train.classes)
+        self._train = RobustImageFolder(self.root / "train", transform=v2.Identity(), min_side=self.input_size)
+        self._val = RobustImageFolder(self.root / "val", transform=self._eval_transform(), class_order=self._train.classes,
+                                      min_side=round(self.input_size * 256 / 224))  # fmt: skip
         self.classes = list(self._train.classes)
         self.num_classes = len(self.classes)
         self.train_size = len(self._train)

@@ -19,6 +19,7 @@ from ..errors import SqueezeNetError
 from ..models import SqueezeNet
 
 BYTES_PER_VALUE = {"fp32": 4, "fp16": 2, "int8": 1}
+PRECISIONS = (*BYTES_PER_VALUE, "sqz")  # sqz: the weights as a real .sqz file
 ALIASING_MODULES = (nn.ReLU, nn.Dropout)
 ALIASING_FUNCTIONS = {torch.flatten}
 
@@ -112,7 +113,7 @@ def footprint(
     elif precision in BYTES_PER_VALUE:
         weight_bytes, act_bytes = params * BYTES_PER_VALUE[precision], BYTES_PER_VALUE[precision]
     else:
-        raise SqueezeNetError(f"unknown precision {precision!r}; use fp32, fp16, int8 or sqz")
+        raise SqueezeNetError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     peak, at = peak_activations(model, input_size, act_bytes)
     return Footprint(precision, input_size, weight_bytes, peak, at, budget)
 

@@ -17,8 +17,9 @@ import onnx
 import torch
 
 from ..errors import SqueezeNetError
-from ..io.formats import LoadedModel
+from ..formats.loaded import LoadedModel
 from ..utils.atomic import write_bytes
+from .ort import ort_session
 
 OPSET = 18
 MAX_LOGIT_DIFF = 1e-3
@@ -54,8 +55,6 @@ def to_onnx(loaded: LoadedModel) -> onnx.ModelProto:
 
 
 def max_logit_difference(loaded: LoadedModel, proto_bytes: bytes, inputs: torch.Tensor) -> float:
-    from .runtime import ort_session
-
     session = ort_session(proto_bytes)
     ours = session.run([OUTPUT_NAME], {INPUT_NAME: inputs.numpy()})[0]
     with torch.no_grad():

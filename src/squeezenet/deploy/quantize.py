@@ -19,7 +19,7 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..data.images import read_unlabelled
-from ..io.preprocess import Preprocess
+from ..formats.preprocess import Preprocess
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,7 @@ class Int8Options:
 
 def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
     """Preprocessed calibration images from a folder tree."""
-    mode = "L" if preprocess.color == "L" else "RGB"
-    return torch.stack(read_unlabelled(calib_dir, mode, preprocess.eval_transform(), max_images))
+    return torch.stack(read_unlabelled(calib_dir, preprocess.mode, preprocess.eval_transform(), max_images, preprocess.decode_side))
 
 
 class _Reader(CalibrationDataReader):

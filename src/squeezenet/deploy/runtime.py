@@ -1,78 +1,49 @@
-"""Inference backends behind one call: torch, onnxruntime (fp32) and onnxruntime-int8.
+"""Inference backends behind one call: the one place a backend is chosen by name.
 
 Each backend is a callable from a preprocessed float batch to logits, so eval, predict and
-bench measure the engine that will ship, on the same inputs.
+bench measure the engine that will ship, on the same inputs. A new engine is a name in
+``BACKENDS`` and a branch in ``make_runner``; the CLI's choices come from ``BACKENDS``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
 import torch
 
 from ..errors import SqueezeNetError
-from ..io.formats import LoadedModel
+from ..formats.loaded import LoadedModel
+from .onnx_export import to_onnx
+from .ort import Runner, ort_session, session_runner
+from .quantize import quantize_int8
 
-BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8")
-Runner = Callable[[torch.Tensor], torch.Tensor]
-
-
-def providers() -> list[str]:
-    """CUDA / TensorRT when this onnxruntime build and machine have them, always the CPU."""
-    available = ort.get_available_providers()
-    preferred = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
-    return [p for p in preferred if p in available]
+BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
 
 
-def ort_session(model: bytes | str | Path, threads: int | None = None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-    options.log_severity_level = 3
-    source = str(model) if isinstance(model, Path) else model
-    try:
-        return ort.InferenceSession(source, sess_options=options, providers=providers())
-    except Exception as exc:  # onnxruntime raises its own exception types for bad graphs
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise SqueezeNetError(f"onnxruntime cannot load the model: {first[:200]}") from None
-
-
-def session_runner(session: ort.InferenceSession) -> Runner:
-    name = session.get_inputs()[0].name
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(session.run(None, {name: np.ascontiguousarray(x.numpy(), dtype=np.float32)})[0])
-
-    return run
-
-
-def torch_runner(model: torch.nn.Module) -> Runner:
-    model = model.eval()
+def torch_runner(model: torch.nn.Module, device: torch.device = torch.device("cpu")) -> Runner:
+    model = model.eval().to(device)
 
     def run(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return model(x)
+            return model(x.to(device)).cpu()
 
     return run
 
 
-def make_runner(loaded: LoadedModel, backend: str, calib_data: str | Path | torch.Tensor | None = None) -> Runner:
+def make_runner(
+    loaded: LoadedModel, backend: str, calib_data: str | Path | torch.Tensor | None = None,
+    device: torch.device = torch.device("cpu"),
+) -> Runner:  # fmt: skip
     """A logits function for ``loaded`` on ``backend``; int8 needs calibration images."""
+    if backend not in BACKENDS:
+        raise SqueezeNetError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend == "onnxruntime-int8" and calib_data is None:
+        raise SqueezeNetError("--backend onnxruntime-int8 needs --calib-data DIR (unlabelled images)")
     if backend == "torch":
-        return torch_runner(loaded.model)
-    from .onnx_export import to_onnx
-
+        return torch_runner(loaded.model, device)
+    if backend == "torch-compile":
+        return torch_runner(torch.compile(loaded.model.eval().to(device)), device)
     proto = to_onnx(loaded)
     if backend == "onnxruntime":
         return session_runner(ort_session(proto.SerializeToString()))
-    if backend == "onnxruntime-int8":
-        from .quantize import quantize_int8
-
-        if calib_data is None:
-            raise SqueezeNetError("--backend onnxruntime-int8 needs --calib-data DIR (unlabelled images)")
-        return session_runner(ort_session(quantize_int8(proto, loaded.preprocess, calib_data)))
-    raise SqueezeNetError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    return session_runner(ort_session(quantize_int8(proto, loaded.preprocess, calib_data)))

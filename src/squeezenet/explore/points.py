@@ -12,11 +12,18 @@ KINDS = ("sr", "pct3x3", "bypass", "grid")
 PCT3X3_SWEEP_SR = 0.5
 
 
-def design_points(kind: str, values: list[str], sr_values: list[float], pct_values: list[float]) -> list[dict[str, Any]]:
+def _numbers(values: list[str], flag: str) -> list[float]:
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        raise SqueezeNetError(f"{flag} takes numbers, got {' '.join(values)!r}") from None
+
+
+def design_points(kind: str, values: list[str], sr_values: list[str], pct_values: list[str]) -> list[dict[str, Any]]:
     if kind == "sr":
-        return [{"sr": float(v)} for v in values]
+        return [{"sr": v} for v in _numbers(values, "--values")]
     if kind == "pct3x3":
-        return [{"pct3x3": float(v), "sr": PCT3X3_SWEEP_SR} for v in values]
+        return [{"pct3x3": v, "sr": PCT3X3_SWEEP_SR} for v in _numbers(values, "--values")]
     if kind == "bypass":
         bad = [v for v in values if v not in ("none", "simple", "complex")]
         if bad:
@@ -25,7 +32,8 @@ def design_points(kind: str, values: list[str], sr_values: list[float], pct_valu
     if kind == "grid":
         if not sr_values or not pct_values:
             raise SqueezeNetError("grid needs --sr-values and --pct3x3-values")
-        return [{"sr": s, "pct3x3": p} for s, p in itertools.product(sr_values, pct_values)]
+        grid = itertools.product(_numbers(sr_values, "--sr-values"), _numbers(pct_values, "--pct3x3-values"))
+        return [{"sr": s, "pct3x3": p} for s, p in grid]
     raise SqueezeNetError(f"unknown sweep {kind!r}; choose from {', '.join(KINDS)}")
 
 

@@ -20,6 +20,7 @@ from ..models.summary import summarize
 from ..train.config import TrainConfig
 from ..train.loop import model_config_for, train
 from .results import append_row, read_rows, row_key
+from ..utils.progress import progress_off
 
 
 def _job_dir(out: Path, point: dict[str, Any], seed: int) -> Path:
@@ -41,7 +42,7 @@ def run_sweep(
     mine = [job for i, job in enumerate(jobs) if i % shard[1] == shard[0]]
     resolved = base.resolved()
     source = build_source(resolved.data, resolved.data_dir, resolved.input_size, 0, resolved.download)
-    bar = tqdm(total=len(mine), desc="sweep", unit="point", disable=quiet, dynamic_ncols=True)
+    bar = tqdm(total=len(mine), desc="sweep", unit="point", disable=progress_off(quiet), dynamic_ncols=True)
     rows = []
     for point, seed in mine:
         cfg = TrainConfig(**{**base.to_dict(), "design": {**base.design, **point}, "seed": seed,

@@ -32,6 +32,18 @@ MAX_IN_CHANNELS = 64
 MAX_PARAMS = 1 << 26
 STEMS = ("imagenet", "small")  # small: conv1 becomes 3x3 stride 1 pad 1, for 28-64 px inputs
 BYPASSES = ("none", "simple", "complex")
+# The Section 5/6 metaparameters as a user sets them, with what each means. The CLI builds its
+# design flags from this table, so the library and every command name them the same way.
+DESIGN_FIELDS: dict[str, str] = {
+    "base_e": "expand filters in fire2 (base_e)",
+    "incr_e": "expand filters added every FREQ Fire modules (incr_e)",
+    "freq": "Fire modules between width increases (freq)",
+    "pct3x3": "share of expand filters that are 3x3 (pct3x3, 0-1)",
+    "sr": "squeeze ratio: squeeze over expand filters (SR)",
+    "bypass": "Section 6 shortcuts",
+    "stem": "small: a 3x3 stride-1 conv1 for 28-64 px inputs",
+}
+DESIGN_CHOICES: dict[str, tuple[str, ...]] = {"bypass": BYPASSES, "stem": STEMS}
 
 
 def _round_half_up(x: float) -> int:

@@ -1,10 +1,18 @@
-"""Training settings as data. Two recipes: the paper's ImageNet solver, and small-data defaults."""
+"""Training settings as data. Two recipes: the paper's ImageNet solver, and small-data defaults.
+
+``TrainConfig`` is the one definition of a training run: ``squeezenet train`` builds its
+options from these fields (each field's ``help`` is its flag's help), and ``check`` is where
+every value's range is enforced, for the CLI and the Python API alike.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..errors import SqueezeNetError
 
 # solver.prototxt of the release: SGD momentum 0.9, wd 2e-4, base lr 0.04, poly power 1
 # (linear decay to zero), global batch 512 (32 x iter_size 16), random_seed 42.
@@ -23,43 +31,76 @@ SMALL_RECIPE: dict[str, Any] = {
 }  # fmt: skip
 
 
+def _opt(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - argparse's word
+    """A field with its command-line help (and choices) as metadata."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
 @dataclass
 class TrainConfig:
-    arch: str = "squeezenet1_1"
-    data: str = "fashion-mnist"  # or an ImageNet-layout directory
-    out: str = "runs/train"
-    data_dir: str | None = None
-    download: bool = False
-    epochs: int | None = None
-    optimizer: str | None = None  # sgd (the paper's) | adamw
-    batch_size: int | None = None  # global: split across processes; lr follows the global batch
-    lr: float | None = None
-    momentum: float | None = None
-    weight_decay: float | None = None
-    warmup_epochs: float | None = None
-    label_smoothing: float | None = None
-    grad_clip: float | None = None  # max gradient norm; 0 = off. Keeps conv10's ReLU from dying early
-    input_size: int | None = None
-    limit_train: int | None = None
-    limit_val: int | None = None
-    seed: int = 42  # the release's random_seed
-    resume: bool = False
-    checkpoint_every: int = 200  # steps; 0 = only at epoch ends
-    workers: int = 2
-    device: str = "auto"
-    amp: str = "auto"  # auto | bf16 | fp16 | off
-    channels_last: bool = True
-    compile: bool = False
-    augment: bool | None = None  # random crop/flip; None: the recipe's choice
-    quiet: bool = False
+    arch: str = "squeezenet1_1"  # set with the design flags
+    data: str = _opt("fashion-mnist", "fashion-mnist, or a directory with train/ and val/ class folders")
+    out: str = _opt("runs/train", "run directory: checkpoint, metrics.csv, curves.png, run.json, model.safetensors")
+    data_dir: str | None = _opt(None, "folder with the Fashion-MNIST IDX files (default: Debian's package)")
+    download: bool = _opt(False, "fetch Fashion-MNIST with torchvision if absent (needs internet)")
+    epochs: int | None = _opt(None, "passes over the training set")
+    optimizer: str | None = _opt(None, "sgd: the paper's; adamw: the small-data default", choices=("sgd", "adamw"))
+    batch_size: int | None = _opt(None, "global batch, split across processes (the lr follows it)")
+    lr: float | None = _opt(None, "peak learning rate (after warm-up; linear decay to zero)")
+    momentum: float | None = _opt(None, "SGD momentum")
+    weight_decay: float | None = _opt(None, "weight decay (decoupled for AdamW)")
+    warmup_epochs: float | None = _opt(None, "linear warm-up length in epochs")
+    label_smoothing: float | None = _opt(None, "cross-entropy label smoothing, 0-1")
+    grad_clip: float | None = _opt(None, "max gradient norm (0: off); keeps conv10's ReLU from dying early")
+    input_size: int | None = _opt(None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)")
+    limit_train: int | None = _opt(None, "train on a seeded subset of this many images")
+    limit_val: int | None = _opt(None, "validate on a seeded subset of this many images")
+    seed: int = _opt(42, "seed for initialisation, order, augmentation and dropout (the release's random_seed)")
+    resume: bool = _opt(False, "continue the run in --out from its last checkpoint")
+    checkpoint_every: int = _opt(200, "steps between checkpoints (0: epoch ends only)")
+    workers: int = _opt(2, "image-decoding processes for folder data (0: in this process)")
+    device: str = _opt("auto", "auto (CUDA when present), cpu or cuda")
+    amp: str = _opt("auto", "mixed precision: auto (bf16 where the CPU or GPU computes it natively)",
+                    choices=("auto", "bf16", "fp16", "off"))  # fmt: skip
+    channels_last: bool = _opt(True, "channels-last memory format (faster convolutions on CPU)")
+    augment: bool | None = _opt(None, "random crop/flip")
+    quiet: bool = _opt(False, "no progress bars or per-epoch lines")
     max_steps: int | None = None  # stop (as if killed) after this many steps in this process; for tests
     design: dict[str, Any] = field(default_factory=dict)  # sr, pct3x3, bypass, ... overrides
 
-    def resolved(self) -> "TrainConfig":
-        """Fill unset hyperparameters from the recipe that fits the data."""
+    def resolved(self) -> TrainConfig:
+        """Fill unset hyperparameters from the recipe that fits the data, then check every value."""
         recipe = SMALL_RECIPE if self.data == "fashion-mnist" else PAPER_RECIPE
         changes = {k: v for k, v in recipe.items() if getattr(self, k) is None}
-        return dataclasses.replace(self, **changes)
+        resolved = dataclasses.replace(self, **changes)
+        resolved.check()
+        return resolved
+
+    def check(self) -> None:
+        """Every range in one place; a bad value is a one-line error, not a crash mid-run."""
+        positive = ("epochs", "batch_size", "input_size", "limit_train", "limit_val")
+        for name in positive:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SqueezeNetError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        for name in ("checkpoint_every", "workers"):
+            if getattr(self, name) < 0:
+                raise SqueezeNetError(f"--{name.replace('_', '-')} cannot be negative, got {getattr(self, name)}")
+        bounds = {"lr": (0.0, math.inf), "momentum": (0.0, 1.0), "weight_decay": (0.0, math.inf),
+                  "warmup_epochs": (0.0, math.inf), "label_smoothing": (0.0, 1.0), "grad_clip": (0.0, math.inf)}  # fmt: skip
+        for name, (lo, hi) in bounds.items():
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and lo <= value < hi):
+                raise SqueezeNetError(f"--{name.replace('_', '-')} must be a finite number in [{lo}, {hi}), got {value}")
+        if self.lr is not None and self.lr == 0:
+            raise SqueezeNetError("--lr must be above 0")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def recipe_default(name: str) -> str:
+    """How the default of a recipe-filled option reads in --help."""
+    if name not in SMALL_RECIPE:
+        return ""
+    return f" (default: {SMALL_RECIPE[name]} on fashion-mnist, {PAPER_RECIPE[name]} on a folder: the paper's)"

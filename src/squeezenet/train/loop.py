@@ -10,6 +10,7 @@ take the same steps as one, up to the order in which gradients are summed.
 from __future__ import annotations
 
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,16 @@ from tqdm import tqdm
 from .. import __version__
 from ..data.sources import TrainSource, build_source, mix_seed
 from ..errors import SqueezeNetError
-from ..io.formats import save_model
+from ..formats.weights import save_model
 from ..models import SqueezeNet, SqueezeNetConfig, arch_config
 from ..utils.device import pick_device
+from ..utils.progress import progress_off
 from . import distributed as D
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .report import plot_curves, write_json, write_metrics_csv
+
+RUN_FILES = ("model.safetensors", "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
 
 def model_config_for(cfg: TrainConfig, source: TrainSource) -> SqueezeNetConfig:
@@ -102,6 +106,13 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
     ckpt_path = out / CHECKPOINT_NAME
     if ckpt_path.exists() and not cfg.resume:
         raise SqueezeNetError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if cfg.resume and not ckpt_path.exists():
+        earlier = [name for name in RUN_FILES if (out / name).exists()]
+        if earlier:
+            raise SqueezeNetError(f"--resume: {out} has no checkpoint to continue from, but holds {earlier[0]}; "
+                                  "choose another --out rather than overwrite it")  # fmt: skip
+        if ctx.is_main:
+            print(f"--resume: no checkpoint in {out} yet; starting the run from the beginning", file=sys.stderr)
     if cfg.batch_size % ctx.world_size:
         raise SqueezeNetError(f"--batch-size {cfg.batch_size} (global) must divide by the {ctx.world_size} processes")
 
@@ -155,7 +166,7 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
         model.train()
         start_step = state["step"] if epoch == state["epoch"] else 0
         bar = tqdm(total=steps_per_epoch, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
-                   disable=cfg.quiet or not ctx.is_main, dynamic_ncols=True)  # fmt: skip
+                   disable=progress_off(cfg.quiet or not ctx.is_main), dynamic_ncols=True)  # fmt: skip
         epoch_start = time.perf_counter()
         for step, batch in enumerate(
             source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed), start=start_step
@@ -242,6 +253,7 @@ def _summary(
         "size_bytes_fp32": 4 * params,
         "world_size": ctx.world_size,
         "rank": ctx.rank,
+        "model_path": str(Path(cfg.out) / "model.safetensors"),
         "val_top1": last.get("val_top1"),
         "val_top5": last.get("val_top5"),
         "train_seconds": sum(h["seconds"] for h in history),

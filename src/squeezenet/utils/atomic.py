@@ -1,4 +1,11 @@
-"""Write files so that a crash or a kill never leaves a half-written result behind."""
+"""Write files so that a crash or a kill never leaves a half-written result behind.
+
+The temporary file sits beside its destination as ``.NAME.PID.RANDOM.tmp`` and is renamed into
+place once complete. A process killed with SIGKILL cannot delete its temporary file, so the next
+write to the same destination removes those whose writer is no longer running. The finished
+file gets the permissions an ordinary write would give it (``0666`` less the umask, or the
+mode of the file it replaces), not ``mkstemp``'s private ``0600``.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +16,47 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_temporaries(dest: Path) -> None:
+    """Delete ``.NAME.PID.*.tmp`` files beside ``dest`` left by writers that were killed."""
+    for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
+        pid = tmp.name[len(dest.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _ordinary_mode(dest: Path) -> int:
+    try:
+        return dest.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success fsync it and rename it into place."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    remove_stale_temporaries(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         with open(tmp_path, "rb") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_path, _ordinary_mode(dest))
         os.replace(tmp_path, dest)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -59,6 +59,16 @@ class Preprocess:
     def channels(self) -> int:
         return 1 if self.color == "L" else 3
 
+    @property
+    def mode(self) -> str:
+        """The PIL mode images are decoded to (BGR models get RGB, flipped after normalising)."""
+        return "L" if self.color == "L" else "RGB"
+
+    @property
+    def decode_side(self) -> int:
+        """The shorter side the eval transform needs: decoding may stop there (JPEG draft)."""
+        return self.resize or self.crop
+
     def normalize(self) -> v2.Transform:
         """uint8 image tensor -> normalised float tensor in this convention."""
         steps: list[v2.Transform] = [v2.ToDtype(torch.float32, scale=True)]

@@ -17,8 +17,8 @@ from google.protobuf.message import DecodeError
 
 from ..errors import SqueezeNetError
 from ..models.config import LAYOUTS, NUM_FIRE, SqueezeNetConfig
-from ..models.infer import config_from_widths, fire_feature_indices
 from ..utils.atomic import write_bytes
+from .architecture import config_from_widths, fire_feature_indices
 from .caffe_proto import BlobProto, NetParameter
 
 _MAX_POOL = 0

@@ -19,10 +19,10 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 import torchvision
 
-from ..models import squeezenet1_1
+from ..models import SqueezeNet, arch_config
 from ..train.distributed import DistContext, wrap_ddp
 
-MODELS = {"squeezenet1_1": squeezenet1_1, "alexnet": torchvision.models.alexnet}
+MODELS = {"squeezenet1_1": lambda: SqueezeNet(arch_config("squeezenet1_1")), "alexnet": torchvision.models.alexnet}
 
 
 def _free_port() -> int:

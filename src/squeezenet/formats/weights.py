@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,59 +18,16 @@ from safetensors.torch import save_file
 
 from ..errors import SqueezeNetError
 from ..models.config import SqueezeNetConfig
-from ..models.infer import config_from_state_dict
-from ..models.squeezenet import SqueezeNet, state_shapes
+from ..models.squeezenet import SqueezeNet
 from ..utils.atomic import atomic_path
 from . import caffe
+from .architecture import config_from_state_dict
 from .hub import imagenet_state_dict
+from .loaded import LoadedModel, build_checked, check_classes, imagenet_classes
 from .preprocess import CAFFE, IMAGENET, Preprocess
+from .sqz import load_sqz
 
 FORMAT_VERSION = "1"
-
-
-@dataclass
-class LoadedModel:
-    model: SqueezeNet
-    preprocess: Preprocess
-    source_format: str
-    classes: list[str] | None = None  # class names in index order, when the file knows them
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def config(self) -> SqueezeNetConfig:
-        return self.model.config
-
-
-def check_shapes(config: SqueezeNetConfig, shapes: dict[str, tuple[int, ...]], what: str) -> None:
-    """The keys and shapes a file declares are exactly those ``config`` builds (nothing allocated)."""
-    expected = state_shapes(config)
-    missing = sorted(set(expected) - set(shapes))
-    extra = sorted(set(shapes) - set(expected))
-    if missing or extra:
-        key = (missing or extra)[0]
-        raise SqueezeNetError(f"{what}: weights do not match the architecture ({'missing' if missing else 'unexpected'} {key})")
-    for key, shape in expected.items():
-        if tuple(shapes[key]) != shape:
-            raise SqueezeNetError(f"{what}: weights do not match the architecture ({key} is {tuple(shapes[key])}, expected {shape})")
-
-
-def build_checked(config: SqueezeNetConfig, state: dict[str, torch.Tensor], what: str) -> SqueezeNet:
-    """The module for ``config`` holding ``state``, after checking that the two fit."""
-    check_shapes(config, {k: tuple(v.shape) for k, v in state.items()}, what)
-    model = SqueezeNet(config)
-    model.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
-    return model.eval()
-
-
-def check_classes(classes: Any, num_classes: int, what: str) -> list[str] | None:
-    """A file's class names: None, or exactly one string per output of the head."""
-    if classes is None:
-        return None
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise SqueezeNetError(f"{what}: class names must be a list of strings")
-    if len(classes) != num_classes:
-        raise SqueezeNetError(f"{what}: lists {len(classes)} class names for a head of {num_classes} classes")
-    return classes
 
 
 def _json(text: str, path: Path) -> Any:
@@ -83,9 +39,9 @@ def _json(text: str, path: Path) -> Any:
 
 def _check_zip(path: Path) -> None:
     """torch.load does not verify the zip CRCs of a .pth: a flipped byte would load silently."""
-    if not zipfile.is_zipfile(path):
-        return  # the legacy (pre-1.6) format has no checksums to verify
     try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy (pre-1.6) format has no checksums to verify
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
@@ -141,7 +97,7 @@ def load_model(
     if str(path) == "imagenet":
         config = arch or SqueezeNetConfig(layout="v1_1" if arch_name == "squeezenet1_1" else "v1_0")
         state = imagenet_state_dict(arch_name)
-        return LoadedModel(build_checked(config, state, "imagenet"), IMAGENET, "torchvision", _imagenet_classes(1000))
+        return LoadedModel(build_checked(config, state, "imagenet"), IMAGENET, "torchvision", imagenet_classes(1000))
     path = Path(path)
     if path.is_dir():
         raise SqueezeNetError(f"{path}: is a directory; --weights takes a weight file")
@@ -157,12 +113,12 @@ def load_model(
         else:
             config = _from_state(state, arch, str(path))
         preprocess = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else IMAGENET
-        classes = check_classes(_json(meta["classes"], path), config.num_classes, str(path)) if "classes" in meta else _imagenet_classes(config.num_classes)
+        classes = check_classes(_json(meta["classes"], path), config.num_classes, str(path)) if "classes" in meta else imagenet_classes(config.num_classes)
         return LoadedModel(build_checked(config, state, str(path)), preprocess, "safetensors", classes, meta)
     if suffix in (".pth", ".pt"):
         state = _read_pth(path)
         config = _from_state(state, arch, str(path))
-        return LoadedModel(build_checked(config, state, str(path)), IMAGENET, "torchvision", _imagenet_classes(config.num_classes))
+        return LoadedModel(build_checked(config, state, str(path)), IMAGENET, "torchvision", imagenet_classes(config.num_classes))
     if suffix == ".caffemodel":
         prototxt = Path(prototxt) if prototxt else path.with_name("deploy.prototxt")
         if not prototxt.is_file():
@@ -171,20 +127,10 @@ def load_model(
         if arch is not None and arch.layout != config.layout:
             raise SqueezeNetError(f"{path}: the prototxt describes layout {config.layout}, not {arch.layout}")
         state = caffe.caffe_state_dict(caffe.read_caffemodel(path), config)
-        return LoadedModel(build_checked(config, state, str(path)), CAFFE, "caffe", _imagenet_classes(config.num_classes))
+        return LoadedModel(build_checked(config, state, str(path)), CAFFE, "caffe", imagenet_classes(config.num_classes))
     if suffix == ".sqz":
-        from ..compress.sqz import load_sqz  # compression builds on io, not the other way round
-
         return load_sqz(path)
     raise SqueezeNetError(f"{path}: unsupported weight format {suffix or '(no suffix)'}; use .pth, .safetensors, .caffemodel or .sqz")
-
-
-def _imagenet_classes(num_classes: int) -> list[str] | None:
-    if num_classes != 1000:
-        return None
-    from torchvision.models import SqueezeNet1_1_Weights
-
-    return list(SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 def save_model(

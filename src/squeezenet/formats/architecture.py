@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from ..errors import SqueezeNetError
-from .config import LAYOUTS, NUM_FIRE, SqueezeNetConfig
+from ..models.config import LAYOUTS, NUM_FIRE, SqueezeNetConfig
 
 
 def fire_feature_indices(layout: str) -> list[int]:

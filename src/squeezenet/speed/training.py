@@ -18,7 +18,7 @@ from torchvision.transforms import v2
 
 from ..data.fashion_mnist import TensorSplit
 from ..data.sources import TensorSource
-from ..io.preprocess import FASHION_MNIST
+from ..formats.preprocess import FASHION_MNIST
 from ..models import SqueezeNet, arch_config
 from ..train.loop import autocast_dtype
 from .timing import median, time_calls

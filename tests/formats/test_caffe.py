@@ -3,9 +3,9 @@ import torch
 import torchvision
 
 from squeezenet.errors import SqueezeNetError
-from squeezenet.io.caffe import caffe_to_torch_names, read_caffemodel, write_caffemodel
-from squeezenet.io.formats import load_model
-from squeezenet.io.preprocess import CAFFE
+from squeezenet.formats.caffe import caffe_to_torch_names, read_caffemodel, write_caffemodel
+from squeezenet.formats.weights import load_model
+from squeezenet.formats.preprocess import CAFFE
 from squeezenet.models import SqueezeNetConfig
 
 

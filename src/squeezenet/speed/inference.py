@@ -11,22 +11,11 @@ from typing import Any
 
 import torch
 
-from ..deploy.runtime import Runner, make_runner, torch_runner
+from ..deploy.runtime import BACKENDS, make_runner
 from ..errors import SqueezeNetError
-from ..io.formats import LoadedModel
+from ..formats.loaded import LoadedModel
 from ..models.summary import summarize
 from .timing import median, percentile, time_calls
-
-BENCH_BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
-
-
-def _runner(loaded: LoadedModel, backend: str, calib_data: str | Path | torch.Tensor | None) -> Runner:
-    if backend == "torch-compile":
-        return torch_runner(torch.compile(loaded.model.eval()))
-    if backend == "onnxruntime-int8" and calib_data is None:
-        raise SqueezeNetError("the onnxruntime-int8 backend needs --calib-data DIR")
-    return make_runner(loaded, backend, calib_data)
-
 
 def bench_inference(
     loaded: LoadedModel,
@@ -36,9 +25,9 @@ def bench_inference(
     repeats: int = 20,
     latency_repeats: int = 100,
 ) -> dict[str, Any]:
-    unknown = [b for b in backends if b not in BENCH_BACKENDS]
+    unknown = [b for b in backends if b not in BACKENDS]
     if unknown:
-        raise SqueezeNetError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BENCH_BACKENDS)}")
+        raise SqueezeNetError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
     if "torch" not in backends:
         backends = ["torch", *backends]  # the baseline every ratio refers to
     crop, channels = loaded.preprocess.crop, loaded.config.in_channels
@@ -48,7 +37,7 @@ def bench_inference(
     macs = summarize(loaded.model, crop).total_macs
     results = []
     for backend in backends:
-        run = _runner(loaded, backend, calib_data)
+        run = make_runner(loaded, backend, calib_data)
         throughput = time_calls(lambda: run(batch), repeats, warmup=3)
         latency = time_calls(lambda: run(single), latency_repeats, warmup=5)
         images_per_s = batch_size / median(throughput)

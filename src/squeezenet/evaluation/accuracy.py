@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..utils.progress import progress_off
+
 
 @dataclass
 class EvalResult:
@@ -17,9 +19,11 @@ class EvalResult:
     images: int
     skipped: int = 0
     loss: float = float("nan")
+    passed_over: str = ""  # files the folder walk did not read (non-regular, reached twice)
 
-    def to_dict(self) -> dict[str, float | int]:
-        return {"top1": self.top1, "top5": self.top5, "images": self.images, "skipped": self.skipped}
+    def to_dict(self) -> dict[str, float | int | str]:
+        return {"top1": self.top1, "top5": self.top5, "images": self.images, "skipped": self.skipped,
+                "passed_over": self.passed_over}  # fmt: skip
 
 
 def topk_correct(logits: torch.Tensor, targets: torch.Tensor, k: int) -> int:
@@ -41,7 +45,7 @@ def evaluate(
         model.eval()
     n = top1 = top5 = skipped = 0
     loss_sum = 0.0
-    for batch in tqdm(batches, desc="eval", unit="batch", total=total, disable=not progress, leave=False):
+    for batch in tqdm(batches, desc="eval", unit="batch", total=total, disable=progress_off(not progress), leave=False):
         images, targets = batch[0], batch[1]
         skipped += batch[2] if len(batch) > 2 else 0
         if not len(images):

@@ -54,11 +54,11 @@ import numpy as np
 import torch
 
 from ..errors import SqueezeNetError
-from ..io.formats import LoadedModel, _imagenet_classes, build_checked, check_classes, check_shapes
-from ..io.preprocess import Preprocess
-from ..models import SqueezeNetConfig
+from ..models.config import SqueezeNetConfig
 from ..utils.atomic import write_bytes
 from .huffman import CHUNK, MAX_LEN, HuffmanError, Stream, code_lengths, decode_many, encode
+from .loaded import LoadedModel, build_checked, check_classes, check_shapes, imagenet_classes
+from .preprocess import Preprocess
 
 MAGIC = b"SQZF"
 VERSION = 2
@@ -170,7 +170,7 @@ def encode_sqz(
         blobs.append(values.numpy().astype(STORED).tobytes())
     header = {
         "config": config.to_dict(), "preprocess": json.loads(preprocess.to_json()),
-        "classes": "imagenet" if classes and classes == _imagenet_classes(len(classes)) else classes,
+        "classes": "imagenet" if classes and classes == imagenet_classes(len(classes)) else classes,
         "layers": table, "raw": [{"key": key, "shape": list(t.shape)} for key, t in raw.items()],
     }  # fmt: skip
     packed = zlib.compress(json.dumps(header, sort_keys=True, separators=(",", ":")).encode(), 9)
@@ -276,7 +276,7 @@ def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None
     config = SqueezeNetConfig.from_dict(header["config"])
     preprocess = Preprocess.from_json(json.dumps(header.get("preprocess")))
     classes = header.get("classes")
-    classes = check_classes(_imagenet_classes(config.num_classes) if classes == "imagenet" else classes, config.num_classes, "header")
+    classes = check_classes(imagenet_classes(config.num_classes) if classes == "imagenet" else classes, config.num_classes, "header")
     declared = {}
     for entry in header["layers"] + header["raw"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or entry["key"] in declared:

@@ -1,0 +1,50 @@
+"""The ``squeezenet`` command: parses arguments and dispatches to the library. Nothing else.
+
+Each command's arguments sit beside its ``cmd_`` function, in the module of its pipeline stage;
+what several commands share (the design flags, weights, backends) is defined once in ``args``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import SqueezeNetError
+from . import compress, deploy, evaluate, models, train
+from .args import HelpFormatter, Parser
+
+COMMANDS = (
+    models.add_info, evaluate.add_eval, evaluate.add_predict, train.add_train, train.add_demo, deploy.add_bench,
+    deploy.add_export, train.add_explore, compress.add_compress, models.add_convert,
+)  # fmt: skip
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="squeezenet", description="SqueezeNet models: build, train, compress, deploy.")
+    parser.add_argument("--version", action="version", version=f"squeezenet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for add in COMMANDS:
+        add(sub)
+    for command in sub.choices.values():
+        command.formatter_class = HelpFormatter
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SqueezeNetError as exc:
+        print(f"squeezenet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("squeezenet: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI promises one line, never a traceback
+        if os.environ.get("SQUEEZENET_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"squeezenet: error: {exc.__class__.__name__}: {first} (SQUEEZENET_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1

@@ -1,0 +1,113 @@
+"""``train`` (options generated from ``TrainConfig``), ``demo`` (the main job) and ``explore`` (sweeps)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from ..demo import run_demo
+from ..errors import SqueezeNetError
+from ..explore.plots import write_views
+from ..explore.points import KINDS, design_points, parse_shard
+from ..explore.results import read_rows
+from ..explore.sweep import run_sweep
+from ..train.config import TrainConfig, recipe_default
+from ..train.loop import train
+from .args import add_design_args, design_from_args, emit, split_commas
+
+EXPLORE_DESIGN = ("base_e", "incr_e", "freq")  # the rest is what a sweep varies
+
+
+def add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="train on Fashion-MNIST or an ImageNet-layout folder (torchrun for many processes)")
+    add_design_args(p)  # classes and channels come from the data
+    types = {"int | None": int, "int": int, "float | None": float, "str | None": str, "str": str}
+    for f in dataclasses.fields(TrainConfig):
+        if "help" not in f.metadata:
+            continue
+        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata["help"] + recipe_default(f.name)
+        if f.type == "bool" and not f.default:
+            p.add_argument(flag, action="store_true", help=help_text)
+        elif f.type in ("bool", "bool | None"):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        else:
+            required = f.name == "out"
+            p.add_argument(flag, type=types[f.type], default=None if required else f.default, required=required,
+                           choices=f.metadata.get("choices"), help=help_text)  # fmt: skip
+    p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)  # stop as if killed: for tests
+    p.add_argument("--json", action="store_true", help="print the run summary as data")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    summary = train(TrainConfig(**{**fields, "arch": args.arch or "squeezenet1_1", "design": design_from_args(args)}))
+    if summary.get("rank", 0) != 0 or summary.get("stopped_early"):  # under torchrun, one report, not one per process
+        return 0
+    if args.json:
+        emit({k: v for k, v in summary.items() if k != "history"})
+    else:
+        print(f"saved {summary['model_path']}: val top-1 {summary['val_top1']:.2f}% after {len(summary['history'])} epochs "
+              f"({summary['train_seconds']:.0f} s of training)")  # fmt: skip
+    return 0
+
+
+def add_demo(sub: Any) -> None:
+    p = sub.add_parser("demo", help="the main job: train on Fashion-MNIST and write runs/demo/report.*")
+    p.add_argument("--out", default="runs/demo", help="where the runs and the report go")
+    p.add_argument("--epochs", type=int, help="training epochs (default: the small recipe's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    report = run_demo(args.out, args.epochs, args.quiet)
+    print(f"demo done: test top-1 {report['test_top1']:.2f}%; report in {args.out}/report.md")
+    return 0
+
+
+def add_explore(sub: Any) -> None:
+    p = sub.add_parser("explore", help="design-space sweeps (paper Sections 5-6) with Figure-2 style plots")
+    p.add_argument("kind", choices=KINDS, help="what to sweep")
+    p.add_argument("--values", nargs="+", help="the swept values, spaces or commas between them (sr, pct3x3, bypass)")
+    p.add_argument("--sr-values", nargs="+", help="grid: squeeze ratios")
+    p.add_argument("--pct3x3-values", nargs="+", help="grid: 3x3 shares")
+    p.add_argument("--base-arch", choices=["squeezenet1_0", "squeezenet1_1"], default="squeezenet1_1", help="the macro layout")
+    add_design_args(p, EXPLORE_DESIGN)
+    p.add_argument("--data", default="fashion-mnist", help="fashion-mnist or an ImageNet-layout folder")
+    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
+    p.add_argument("--epochs", type=int, default=2, help="epochs per design point")
+    p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's)")
+    p.add_argument("--limit-train", type=int, default=10000, help="training images per point")
+    p.add_argument("--limit-val", type=int, default=2000, help="validation images per point")
+    p.add_argument("--full", action="store_true", help="the paper's scale: all data (use with --epochs and ImageNet)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per point (mean and spread)")
+    p.add_argument("--seed", type=int, default=42, help="the first seed")
+    p.add_argument("--workers", type=int, default=2, help="image-decoding processes for folder data")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
+    p.add_argument("--out", required=True, help="sweep directory: results.csv, runs/, plots")
+    p.add_argument("--shard", help="I/N: run every N-th job starting at I (for several machines)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-point lines")
+    p.set_defaults(func=cmd_explore)
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    points = design_points(args.kind, split_commas(args.values), split_commas(args.sr_values), split_commas(args.pct3x3_values))
+    if not points:
+        raise SqueezeNetError(f"explore {args.kind} needs --values")
+    if args.seeds < 1:
+        raise SqueezeNetError(f"--seeds must be at least 1, got {args.seeds}")
+    base = TrainConfig(
+        arch=args.base_arch, data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, limit_train=None if args.full else args.limit_train, limit_val=None if args.full else args.limit_val,
+        seed=args.seed, workers=args.workers, checkpoint_every=args.checkpoint_every,
+        design=design_from_args(args, EXPLORE_DESIGN),
+    )  # fmt: skip
+    base.resolved()  # refuse bad values before the first point trains
+    run_sweep(points, base, args.out, args.seeds, parse_shard(args.shard), args.quiet)
+    written = write_views(read_rows(Path(args.out) / "results.csv"), args.kind, Path(args.out))
+    print(f"results in {args.out}/results.csv; views: {', '.join(str(p) for p in written)}")
+    return 0

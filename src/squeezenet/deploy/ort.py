@@ -1,0 +1,47 @@
+"""ONNX Runtime sessions: providers, threads, and a logits function over a session.
+
+The lowest deploy module: exporting verifies against a session, backends run one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from ..errors import SqueezeNetError
+
+Runner = Callable[[torch.Tensor], torch.Tensor]
+
+
+def providers() -> list[str]:
+    """CUDA / TensorRT when this onnxruntime build and machine have them, always the CPU."""
+    available = ort.get_available_providers()
+    preferred = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    return [p for p in preferred if p in available]
+
+
+def ort_session(model: bytes | str | Path, threads: int | None = None) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.log_severity_level = 3
+    source = str(model) if isinstance(model, Path) else model
+    try:
+        return ort.InferenceSession(source, sess_options=options, providers=providers())
+    except Exception as exc:  # onnxruntime raises its own exception types for bad graphs
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise SqueezeNetError(f"onnxruntime cannot load the model: {first[:200]}") from None
+
+
+def session_runner(session: ort.InferenceSession) -> Runner:
+    name = session.get_inputs()[0].name
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(session.run(None, {name: np.ascontiguousarray(x.numpy(), dtype=np.float32)})[0])
+
+    return run

@@ -1,0 +1,1 @@
+"""Accuracy over batches, and eval / predict on image files with any backend."""

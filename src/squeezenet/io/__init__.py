@@ -1,1 +1,0 @@
-"""Weight formats: torchvision .pth, our .safetensors, the authors' Caffe release."""
