@@ -1,30 +1,21 @@
-"""The compressible layers of a SqueezeNet, named as in the authors' Caffe release."""
+"""The compressible layers of a SqueezeNet, by the names of the authors' Caffe release."""
 
 from __future__ import annotations
 
 from torch import nn
 
-from ..models import Fire, SqueezeNet
+from ..models import SqueezeNet
+from ..models.names import conv_paths
 
 
 def named_convs(model: SqueezeNet) -> dict[str, nn.Conv2d]:
     """conv1, fire2/squeeze1x1, fire2/expand1x1, fire2/expand3x3, [fire2/shortcut], ..., conv10."""
-    convs: dict[str, nn.Conv2d] = {}
-    for name, module in model.named_layers():
-        if isinstance(module, Fire):
-            convs[f"{name}/squeeze1x1"] = module.squeeze
-            convs[f"{name}/expand1x1"] = module.expand1x1
-            convs[f"{name}/expand3x3"] = module.expand3x3
-            if module.shortcut is not None:
-                convs[f"{name}/shortcut"] = module.shortcut
-        else:
-            convs[name] = module
-    return convs
+    return {name: model.get_submodule(path) for name, path in conv_paths(model.config).items()}
 
 
-def state_key(model: SqueezeNet, conv: nn.Conv2d) -> str:
-    """The state-dict prefix of ``conv`` (e.g. ``features.3.squeeze``)."""
-    return next(n for n, m in model.named_modules() if m is conv)
+def state_key(model: SqueezeNet, name: str) -> str:
+    """The state-dict prefix of the convolution ``name`` (e.g. ``features.3.squeeze``)."""
+    return conv_paths(model.config)[name]
 
 
 def forward_blocks(model: SqueezeNet) -> list[nn.Module]:

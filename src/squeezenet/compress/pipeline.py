@@ -15,10 +15,12 @@ from typing import Any
 
 import torch
 
+from ..data.images import calibration_tensor
 from ..errors import SqueezeNetError
+from ..formats import sqz
 from ..formats.loaded import LoadedModel
 from ..models.summary import ALEXNET_BYTES
-from ..formats import sqz
+from . import sensitivity
 from .cluster import nearest_assignment, share_weights, unshare_weights
 from .compensate import compensated_assignment
 from .density import parse_bits, parse_density
@@ -74,9 +76,11 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     images = _calibration_images(loaded, options) if compensating or options.size_budget is not None else None
 
     target = options.size_budget
+    if target is not None:  # measured once; each attempt below only re-chooses for a lower target
+        table = sensitivity.measure(model, named_convs(model), masks, images[:32], options.rate_weight)
     for attempt in range(_BUDGET_ATTEMPTS):
-        if options.size_budget is not None:
-            bits = _budget_bits(model, masks, images, target, options)
+        if target is not None:
+            bits = sensitivity.choose_bits(table, list(convs), target, _fixed_bytes(model, masks, options))
         coded = copy.deepcopy(model)  # sharing rewrites the weights: every attempt starts from the pruned model
         if dense is not None:
             with torch.no_grad():
@@ -184,7 +188,7 @@ def _share_and_code(
         for name in convs:
             shared[name].codebook.copy_(sqz.stored(shared[name].codebook))
     layers = [
-        sqz.CodedLayer(f"{state_key(model, conv)}.weight", name, shared[name].codebook.detach().numpy().copy(),
+        sqz.CodedLayer(f"{state_key(model, name)}.weight", name, shared[name].codebook.detach().numpy().copy(),
                        shared[name].index.numpy(), shared[name].mask.numpy().astype(bool), bits[name], options.gap_bits)
         for name, conv in convs.items()
     ]  # fmt: skip
@@ -208,8 +212,6 @@ def default_density(epochs: int) -> str:
 
 def _calibration_images(loaded: LoadedModel, options: CompressOptions) -> torch.Tensor:
     """Up to 256 eval-transformed images: the calibration folder, or the first training batch."""
-    from ..deploy.quantize import calibration_tensor
-
     if options.calib_data is not None:
         return calibration_tensor(options.calib_data, loaded.preprocess, max_images=256)
     if options.train_data is not None:
@@ -217,17 +219,12 @@ def _calibration_images(loaded: LoadedModel, options: CompressOptions) -> torch.
     raise SqueezeNetError("--size-budget measures sensitivity on images: pass --calib-data or --train-data")
 
 
-def _budget_bits(model: torch.nn.Module, masks: dict, images: torch.Tensor, budget: int, options: CompressOptions) -> dict[str, int]:
-    """Bits per layer whose estimated file fits ``budget``: everything but the index streams is
-    counted as .sqz v2 stores it (float16 biases, position streams at about their raw size, header
-    and code tables at their size in a v1.1 file); ``compress`` checks the real size after coding."""
-    from .sensitivity import choose_bits
-
-    convs = named_convs(model)
-    biases = sum(2 * m.bias.numel() for m in convs.values() if m.bias is not None)
+def _fixed_bytes(model: torch.nn.Module, masks: dict[str, torch.Tensor], options: CompressOptions) -> int:
+    """Everything in the file but the index streams, as .sqz v2 stores it: float16 biases,
+    position streams at about their raw size, and header and code tables (about 4 KB in v1.1)."""
+    biases = sum(2 * m.bias.numel() for m in named_convs(model).values() if m.bias is not None)
     positions = sum(int(m.sum()) * options.gap_bits // 8 for m in masks.values() if not bool(m.all()))
-    header_and_tables = 4096
-    return choose_bits(model, convs, masks, images[:32], budget, biases + positions + header_and_tables, options.rate_weight)
+    return biases + positions + 4096
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ percent.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -28,16 +30,22 @@ def _entropy_bytes(labels: np.ndarray, k: int) -> float:
     return float(-(p * np.log2(p)).sum() * len(labels) / 8 + 2 * k)
 
 
+@dataclass
+class Sensitivity:
+    """Per (layer, bits): the damage of sharing that layer alone, and its estimated bytes."""
+
+    damage: dict[tuple[str, int], float]
+    size: dict[tuple[str, int], float]
+
+
 @torch.no_grad()
-def choose_bits(
-    model: nn.Module, convs: dict[str, nn.Conv2d], masks: dict[str, torch.Tensor], images: torch.Tensor,
-    budget_bytes: int, fixed_bytes: int, rate_weight: float = 0.0,
-) -> dict[str, int]:  # fmt: skip
-    """Bits per layer whose estimated total (``fixed_bytes`` plus indices) fits ``budget_bytes``."""
+def measure(model: nn.Module, convs: dict[str, nn.Conv2d], masks: dict[str, torch.Tensor], images: torch.Tensor,
+            rate_weight: float = 0.0) -> Sensitivity:  # fmt: skip
+    """Share each layer alone at each candidate width; measured once, then ``choose_bits`` may be
+    asked for several budgets."""
     model.eval()
     reference = F.log_softmax(model(images), dim=1)
-    damage: dict[tuple[str, int], float] = {}
-    size: dict[tuple[str, int], float] = {}
+    table = Sensitivity({}, {})
     for name, conv in convs.items():
         original = conv.weight.detach().clone()
         mask = masks[name]
@@ -48,19 +56,25 @@ def choose_bits(
             shared[mask] = torch.from_numpy(centroids[labels]).float()
             conv.weight.copy_(shared)
             out = F.log_softmax(model(images), dim=1)
-            damage[name, bits] = float(F.kl_div(out, reference, log_target=True, reduction="batchmean"))
-            size[name, bits] = _entropy_bytes(labels, len(centroids))
+            table.damage[name, bits] = float(F.kl_div(out, reference, log_target=True, reduction="batchmean"))
+            table.size[name, bits] = _entropy_bytes(labels, len(centroids))
         conv.weight.copy_(original)
-    bits = {name: CANDIDATE_BITS[0] for name in convs}
-    total = fixed_bytes + sum(size[n, b] for n, b in bits.items())
+    return table
+
+
+def choose_bits(table: Sensitivity, names: list[str], budget_bytes: int, fixed_bytes: int) -> dict[str, int]:
+    """Bits per layer whose estimated total (``fixed_bytes`` plus indices) fits ``budget_bytes``:
+    from the widest code, narrow the layer that loses least damage per byte saved, until it fits."""
+    bits = {name: CANDIDATE_BITS[0] for name in names}
+    total = fixed_bytes + sum(table.size[n, b] for n, b in bits.items())
     while total > budget_bytes:
         options = []
         for name, b in bits.items():
             i = CANDIDATE_BITS.index(b)
             if i + 1 < len(CANDIDATE_BITS):
                 nb = CANDIDATE_BITS[i + 1]
-                saved = size[name, b] - size[name, nb]
-                options.append(((damage[name, nb] - damage[name, b]) / max(saved, 1e-9), name, nb, saved))
+                saved = table.size[name, b] - table.size[name, nb]
+                options.append(((table.damage[name, nb] - table.damage[name, b]) / max(saved, 1e-9), name, nb, saved))
         if not options:
             raise SqueezeNetError(f"no bit allocation fits {budget_bytes:,} bytes; prune more (--density)")
         _, name, nb, saved = min(options)

@@ -25,6 +25,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ..errors import SqueezeNetError
+from ..formats.preprocess import Preprocess
 
 BAD_IMAGE_ERRORS = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)
 MAX_PIXELS = 40_000_000  # after reduced-scale decoding; a larger image is skipped, not decoded (120 MB as RGB)
@@ -133,6 +134,11 @@ def read_unlabelled(
     if not images:
         raise SqueezeNetError(f"{root}: none of the {len(files)} calibration images could be read")
     return images
+
+
+def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
+    """Up to ``max_images`` eval-preprocessed images from a folder tree (int8 calibration, compensation)."""
+    return torch.stack(read_unlabelled(calib_dir, preprocess.mode, preprocess.eval_transform(), max_images, preprocess.decode_side))
 
 
 def read_class_file(path: str | Path) -> list[str]:

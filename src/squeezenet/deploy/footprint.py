@@ -17,6 +17,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from ..errors import SqueezeNetError
 from ..models import SqueezeNet
+from ..models.names import block_names
 
 BYTES_PER_VALUE = {"fp32": 4, "fp16": 2, "int8": 1}
 PRECISIONS = (*BYTES_PER_VALUE, "sqz")  # sqz: the weights as a real .sqz file
@@ -77,7 +78,7 @@ def peak_activations(model: SqueezeNet, input_size: int, bytes_per_value: int) -
             alloc = owner.get(n)
             if alloc is not None:
                 last_use[alloc] = max(last_use.get(alloc, 0), position[user])
-    names = _paper_names(model)
+    names = block_names(model.config)
     peak, peak_at, where = 0, "", "input"
     for i, n in enumerate(nodes):
         if n.op == "call_module":
@@ -86,19 +87,6 @@ def peak_activations(model: SqueezeNet, input_size: int, bytes_per_value: int) -
         if live > peak:
             peak, peak_at = live, where
     return peak, peak_at
-
-
-def _paper_names(model: SqueezeNet) -> dict[str, str]:
-    """``features.5`` -> ``fire4``, ``features.2`` -> ``maxpool1``, ``classifier.1`` -> ``conv10``."""
-    names, previous = {"features.0": "conv1", "features.1": "conv1", "classifier.1": "conv10", "classifier.2": "conv10"}, "1"
-    fires = iter(model.config.fire_names())
-    for i, module in enumerate(model.features):
-        if isinstance(module, nn.MaxPool2d):
-            names[f"features.{i}"] = f"maxpool{previous}"
-        elif i >= 2:
-            name = next(fires)
-            names[f"features.{i}"], previous = name, name.removeprefix("fire")
-    return names
 
 
 def footprint(

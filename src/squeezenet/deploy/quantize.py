@@ -18,7 +18,7 @@ import torch
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from ..data.images import read_unlabelled
+from ..data.images import calibration_tensor
 from ..formats.preprocess import Preprocess
 
 
@@ -29,11 +29,6 @@ class Int8Options:
     calibrate_method: str = "MinMax"  # MinMax | Entropy | Percentile
     reduce_range: bool = field(default_factory=lambda: not torch.cpu._is_vnni_supported())  # 7-bit weights avoid u8s8 overflow on AVX2
     max_images: int = 256
-
-
-def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
-    """Preprocessed calibration images from a folder tree."""
-    return torch.stack(read_unlabelled(calib_dir, preprocess.mode, preprocess.eval_transform(), max_images, preprocess.decode_side))
 
 
 class _Reader(CalibrationDataReader):

@@ -12,17 +12,7 @@ import torch
 
 from ..errors import SqueezeNetError
 from ..models.config import LAYOUTS, NUM_FIRE, SqueezeNetConfig
-
-
-def fire_feature_indices(layout: str) -> list[int]:
-    """Positions of fire2..fire9 inside ``features`` (conv1, relu, [pool], fires and pools)."""
-    pools = LAYOUTS[layout]["pool_after"]
-    index = 2 + (1 if "conv1" in pools else 0)
-    positions = []
-    for n in range(2, 2 + NUM_FIRE):
-        positions.append(index)
-        index += 2 if f"fire{n}" in pools else 1
-    return positions
+from ..models.names import fire_positions
 
 
 def metaparameters_from_widths(widths: Sequence[tuple[int, int, int]]) -> dict[str, float | int]:
@@ -52,12 +42,10 @@ def config_from_state_dict(state: Mapping[str, torch.Tensor]) -> SqueezeNetConfi
     """Read the architecture off a torchvision-layout state dict."""
     if "features.0.weight" not in state or "classifier.1.weight" not in state:
         raise SqueezeNetError("not a SqueezeNet state dict (no features.0.weight / classifier.1.weight)")
-    fire_positions = sorted(
-        int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".squeeze.weight")
-    )
-    layout = next((name for name in LAYOUTS if fire_feature_indices(name) == fire_positions), None)
+    found = sorted(int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".squeeze.weight"))
+    layout = next((name for name in LAYOUTS if fire_positions(name) == found), None)
     if layout is None:
-        raise SqueezeNetError(f"Fire modules at features positions {fire_positions} match no SqueezeNet layout")
+        raise SqueezeNetError(f"Fire modules at features positions {found} match no SqueezeNet layout")
     conv1 = state["features.0.weight"]
     filters, in_channels, kernel = conv1.shape[0], conv1.shape[1], conv1.shape[2]
     if filters != LAYOUTS[layout]["conv1"][0]:
@@ -69,7 +57,7 @@ def config_from_state_dict(state: Mapping[str, torch.Tensor]) -> SqueezeNetConfi
             state[f"features.{i}.expand1x1.weight"].shape[0],
             state[f"features.{i}.expand3x3.weight"].shape[0],
         )
-        for i in fire_positions
+        for i in found
     ]
     has_shortcuts = any(k.endswith(".shortcut.weight") for k in state)
     return config_from_widths(

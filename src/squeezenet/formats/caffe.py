@@ -18,7 +18,8 @@ from google.protobuf.message import DecodeError
 from ..errors import SqueezeNetError
 from ..models.config import LAYOUTS, NUM_FIRE, SqueezeNetConfig
 from ..utils.atomic import write_bytes
-from .architecture import config_from_widths, fire_feature_indices
+from ..models.names import FIRE_PARTS, conv_paths
+from .architecture import config_from_widths
 from .caffe_proto import BlobProto, NetParameter
 
 _MAX_POOL = 0
@@ -41,13 +42,13 @@ def config_from_prototxt(net: NetParameter) -> SqueezeNetConfig:
         raise SqueezeNetError(f"prototxt has no {missing[0]} layer; not a SqueezeNet release")
     pooled = [layer.bottom[0] for layer in net.layer if layer.type == "Pooling" and layer.pooling_param.pool == _MAX_POOL]
     pools_after = tuple(b.split("/")[0] for b in pooled)
-    layout = {("conv1", "fire4", "fire8"): "v1_0", ("conv1", "fire3", "fire5"): "v1_1"}.get(pools_after)
+    layout = next((name for name, spec in LAYOUTS.items() if spec["pool_after"] == pools_after), None)
     if layout is None:
         raise SqueezeNetError(f"max pools after {pools_after} match no SqueezeNet layout")
     widths = []
     for n in range(2, 2 + NUM_FIRE):
         try:
-            widths.append(tuple(convs[f"fire{n}/{part}"].num_output for part in ("squeeze1x1", "expand1x1", "expand3x3")))
+            widths.append(tuple(convs[f"fire{n}/{part}"].num_output for part in list(FIRE_PARTS)[:3]))
         except KeyError:
             raise SqueezeNetError(f"prototxt lacks the layers of fire{n}") from None
     conv1, conv10 = convs["conv1"], convs["conv10"]
@@ -63,12 +64,7 @@ def config_from_prototxt(net: NetParameter) -> SqueezeNetConfig:
 
 def caffe_to_torch_names(config: SqueezeNetConfig) -> dict[str, str]:
     """Caffe layer name -> torchvision module prefix (``fire2/squeeze1x1`` -> ``features.3.squeeze``)."""
-    names = {"conv1": "features.0", "conv10": "classifier.1"}
-    parts = {"squeeze1x1": "squeeze", "expand1x1": "expand1x1", "expand3x3": "expand3x3"}
-    for n, pos in zip(range(2, 2 + NUM_FIRE), fire_feature_indices(config.layout)):
-        for caffe_part, torch_part in parts.items():
-            names[f"fire{n}/{caffe_part}"] = f"features.{pos}.{torch_part}"
-    return names
+    return conv_paths(config)
 
 
 def _blob_to_tensor(blob: BlobProto) -> torch.Tensor:

@@ -9,9 +9,11 @@ take the same steps as one, up to the order in which gradients are summed.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +103,79 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         D.teardown(ctx)
 
 
+@dataclass
+class Totals:
+    """What the current epoch has added up; checkpointed, so a resumed epoch reports as a whole one."""
+
+    loss_sum: float = 0.0
+    correct: float = 0.0
+    seen: float = 0.0
+    skipped: float = 0.0
+    seconds: float = 0.0  # training time before the last checkpoint of this epoch
+
+
+@dataclass
+class _Run:
+    """Everything the steps of one run share."""
+
+    cfg: TrainConfig
+    ctx: D.DistContext
+    source: TrainSource
+    model_config: SqueezeNetConfig
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    dtype: torch.dtype | None
+    steps_per_epoch: int
+    total_steps: int
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def out(self) -> Path:
+        return Path(self.cfg.out)
+
+    def checkpoint(self, epoch: int, step: int) -> None:
+        if self.ctx.is_main:
+            save_checkpoint(self.out / CHECKPOINT_NAME, {
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "model_config": self.model_config.to_dict(), "total_steps": self.total_steps,
+                "epoch": epoch, "step": step, "history": self.history, "totals": dataclasses.asdict(self.totals),
+            })  # fmt: skip
+
+
 def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
+    _check_run_directory(cfg, ctx)
+    run = _prepare(cfg, ctx)
+    if cfg.resume and (run.out / CHECKPOINT_NAME).exists():
+        _resume(run)
+    ddp_model, comm = D.wrap_ddp(run.model, ctx)
+    steps_run, session_start = 0, time.perf_counter()
+    for epoch in range(run.epoch, cfg.epochs):
+        start_step = run.step if epoch == run.epoch else 0
+        steps_run += _train_epoch(run, ddp_model, epoch, start_step, steps_run)
+        if cfg.max_steps is not None and steps_run >= cfg.max_steps:
+            return {"stopped_early": True, "steps_run": steps_run}
+        _finish_epoch(run, epoch)
+    summary = _summary(cfg, ctx, run.model, run.model_config, run.history, comm, steps_run, time.perf_counter() - session_start)
+    if ctx.is_main:
+        save_model(run.model, run.out / "model.safetensors", run.source.preprocess, run.source.classes,
+                   extra={"val_top1": f"{summary['val_top1']:.4f}", "trained_by": f"squeezenet {__version__}"})  # fmt: skip
+        write_json(run.out / "run.json", summary)
+    D.barrier(ctx)
+    return summary
+
+
+def _check_run_directory(cfg: TrainConfig, ctx: D.DistContext) -> None:
+    """A new run never overwrites an old one; ``--resume`` without a checkpoint says so."""
     out = Path(cfg.out)
-    ckpt_path = out / CHECKPOINT_NAME
-    if ckpt_path.exists() and not cfg.resume:
+    if (out / CHECKPOINT_NAME).exists() and not cfg.resume:
         raise SqueezeNetError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if cfg.resume and not ckpt_path.exists():
+    if cfg.resume and not (out / CHECKPOINT_NAME).exists():
         earlier = [name for name in RUN_FILES if (out / name).exists()]
         if earlier:
             raise SqueezeNetError(f"--resume: {out} has no checkpoint to continue from, but holds {earlier[0]}; "
@@ -116,7 +185,9 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
     if cfg.batch_size % ctx.world_size:
         raise SqueezeNetError(f"--batch-size {cfg.batch_size} (global) must divide by the {ctx.world_size} processes")
 
-    # data
+
+def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
+    """Data, model (seeded), optimiser, schedule and precision for a run from its first step."""
     source = build_source(cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment)
     if cfg.limit_train or cfg.limit_val:
         source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
@@ -124,7 +195,6 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
     total_steps = cfg.epochs * steps_per_epoch
     warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
 
-    # model, optimiser, schedule
     torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
     torch.manual_seed(cfg.seed)
     model_config = model_config_for(cfg, source)
@@ -136,108 +206,104 @@ def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup_steps))
     dtype = autocast_dtype(ctx.device, cfg.amp)
     scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
+    return _Run(cfg, ctx, source, model_config, model, optimizer, scheduler, scaler, dtype, steps_per_epoch, total_steps)
 
-    # resume
-    state: dict[str, Any] = {"epoch": 0, "step": 0, "history": [], "acc": [0.0, 0.0, 0.0, 0.0, 0.0]}
-    if cfg.resume and ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt.get("model_config") != model_config.to_dict() or ckpt.get("total_steps") != total_steps:
-            raise SqueezeNetError(f"{ckpt_path} was written by a different command (architecture or schedule differ)")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        state = {k: ckpt[k] for k in state}
-        if ctx.is_main and not cfg.quiet:
-            print(f"resuming {out} at epoch {state['epoch'] + 1}, step {state['step']}/{steps_per_epoch}")
-    ddp_model, comm = D.wrap_ddp(model, ctx)
 
-    def checkpoint(epoch: int, step: int) -> None:
-        if ctx.is_main:
-            save_checkpoint(ckpt_path, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict(), "model_config": model_config.to_dict(), "total_steps": total_steps,
-                "epoch": epoch, "step": step, "history": state["history"], "acc": state["acc"],
-            })  # fmt: skip
+def _resume(run: _Run) -> None:
+    """Load everything that decides the next step; refuse a checkpoint of another command."""
+    path = run.out / CHECKPOINT_NAME
+    ckpt = load_checkpoint(path)
+    if ckpt.get("model_config") != run.model_config.to_dict() or ckpt.get("total_steps") != run.total_steps:
+        raise SqueezeNetError(f"{path} was written by a different command (architecture or schedule differ)")
+    if not isinstance(ckpt.get("totals"), dict):
+        raise SqueezeNetError(f"{path} was written by an older squeezenet; start a new run")
+    run.model.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    run.scheduler.load_state_dict(ckpt["scheduler"])
+    run.scaler.load_state_dict(ckpt["scaler"])
+    run.epoch, run.step, run.history, run.totals = ckpt["epoch"], ckpt["step"], ckpt["history"], Totals(**ckpt["totals"])
+    if run.ctx.is_main and not run.cfg.quiet:
+        print(f"resuming {run.out} at epoch {run.epoch + 1}, step {run.step}/{run.steps_per_epoch}")
 
-    steps_run = 0
-    session_start = time.perf_counter()
-    for epoch in range(state["epoch"], cfg.epochs):
-        model.train()
-        start_step = state["step"] if epoch == state["epoch"] else 0
-        bar = tqdm(total=steps_per_epoch, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
-                   disable=progress_off(cfg.quiet or not ctx.is_main), dynamic_ncols=True)  # fmt: skip
-        epoch_start = time.perf_counter()
-        for step, batch in enumerate(
-            source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed), start=start_step
-        ):
-            global_step = epoch * steps_per_epoch + step
-            # dropout masks for this step, the same on every rank (the 0 keeps 1-process runs as they were)
-            torch.manual_seed(mix_seed(cfg.seed, 0, global_step))
-            x = batch.images.to(ctx.device, non_blocking=True)
-            x = x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x
-            y = batch.targets.to(ctx.device, non_blocking=True)
-            with torch.autocast(ctx.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-                logits = ddp_model(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
 
-            acc = state["acc"]
-            loss_value = float(loss.detach())
-            acc[0] += loss_value * len(y)
-            acc[1] += float((logits.detach().argmax(1) == y).sum())
-            acc[2] += len(y)
-            acc[3] += batch.skipped
-            steps_run += 1
-            bar.update()
-            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{scheduler.get_last_lr()[0]:.4f}", refresh=False)
-            if step + 1 < steps_per_epoch and cfg.checkpoint_every and (global_step + 1) % cfg.checkpoint_every == 0:
-                acc[4] += time.perf_counter() - epoch_start
-                epoch_start = time.perf_counter()
-                checkpoint(epoch, step + 1)
-            if cfg.max_steps is not None and steps_run >= cfg.max_steps:
-                bar.close()
-                return {"stopped_early": True, "steps_run": steps_run}
-        bar.close()
+def _train_epoch(run: _Run, ddp_model: torch.nn.Module, epoch: int, start_step: int, steps_before: int) -> int:
+    """The steps of one epoch from ``start_step``, checkpointing on the way; the steps taken
+    (fewer when ``max_steps`` stops the process as if killed)."""
+    cfg, ctx, totals = run.cfg, run.ctx, run.totals
+    run.model.train()
+    bar = tqdm(total=run.steps_per_epoch, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
+               disable=progress_off(cfg.quiet or not ctx.is_main), dynamic_ncols=True)  # fmt: skip
+    epoch_start, taken = time.perf_counter(), 0
+    batches = run.source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed)
+    for step, batch in enumerate(batches, start=start_step):
+        global_step = epoch * run.steps_per_epoch + step
+        # dropout masks for this step, the same on every rank (the 0 keeps 1-process runs as they were)
+        torch.manual_seed(mix_seed(cfg.seed, 0, global_step))
+        y = batch.targets.to(ctx.device, non_blocking=True)
+        logits, loss = _step(run, ddp_model, batch.images, y)
+        loss_value = float(loss.detach())
+        totals.loss_sum += loss_value * len(y)
+        totals.correct += float((logits.detach().argmax(1) == y).sum())
+        totals.seen += len(y)
+        totals.skipped += batch.skipped
+        taken += 1
+        bar.update()
+        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{run.scheduler.get_last_lr()[0]:.4f}", refresh=False)
+        if step + 1 < run.steps_per_epoch and cfg.checkpoint_every and (global_step + 1) % cfg.checkpoint_every == 0:
+            totals.seconds += time.perf_counter() - epoch_start
+            epoch_start = time.perf_counter()
+            run.checkpoint(epoch, step + 1)
+        if cfg.max_steps is not None and steps_before + taken >= cfg.max_steps:
+            break
+    bar.close()
+    totals.seconds += time.perf_counter() - epoch_start
+    return taken
 
-        acc = state["acc"]
-        train_seconds = acc[4] + time.perf_counter() - epoch_start
-        loss_sum, correct, seen, skipped = D.all_sum(acc[:4], ctx)
-        row = {
-            "epoch": epoch + 1,
-            "loss": loss_sum / max(seen, 1),
-            "lr": scheduler.get_last_lr()[0],
-            "train_top1": 100 * correct / max(seen, 1),
-            **validate(ddp_model.module if ctx.enabled else model, source, ctx, max(256, cfg.batch_size), cfg.channels_last),
-            "images_per_s": seen / max(train_seconds, 1e-9),
-            "seconds": train_seconds,
-            "skipped_images": int(skipped),
-        }
-        state["history"].append(row)
-        state["acc"] = [0.0, 0.0, 0.0, 0.0, 0.0]
-        checkpoint(epoch + 1, 0)
-        if ctx.is_main:
-            write_metrics_csv(out / "metrics.csv", state["history"])
-            plot_curves(out / "curves.png", state["history"], f"{cfg.arch} on {cfg.data}")
-            if not cfg.quiet:
-                print(f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
-                      f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
-                      + (f"  ({int(skipped)} unreadable images skipped)" if skipped else ""))  # fmt: skip
 
-    summary = _summary(cfg, ctx, model, model_config, state["history"], comm, steps_run, time.perf_counter() - session_start)
+def _step(run: _Run, ddp_model: torch.nn.Module, images: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step (mixed precision where native, clipped, scheduled): (logits, loss)."""
+    cfg = run.cfg
+    x = images.to(run.ctx.device, non_blocking=True)
+    x = x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x
+    with torch.autocast(run.ctx.device.type, dtype=run.dtype or torch.bfloat16, enabled=run.dtype is not None):
+        logits = ddp_model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    if cfg.grad_clip:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.scheduler.step()
+    return logits, loss
+
+
+def _finish_epoch(run: _Run, epoch: int) -> None:
+    """Validate, add the epoch's row, checkpoint, and write the run's CSV, plot and line."""
+    cfg, ctx = run.cfg, run.ctx
+    totals = run.totals
+    loss_sum, correct, seen, skipped = D.all_sum([totals.loss_sum, totals.correct, totals.seen, totals.skipped], ctx)
+    row = {
+        "epoch": epoch + 1,
+        "loss": loss_sum / max(seen, 1),
+        "lr": run.scheduler.get_last_lr()[0],
+        "train_top1": 100 * correct / max(seen, 1),
+        **validate(run.model, run.source, ctx, max(256, cfg.batch_size), cfg.channels_last),
+        "images_per_s": seen / max(totals.seconds, 1e-9),
+        "seconds": totals.seconds,
+        "skipped_images": int(skipped),
+    }
+    run.history.append(row)
+    run.totals = Totals()
+    run.checkpoint(epoch + 1, 0)
     if ctx.is_main:
-        save_model(model, out / "model.safetensors", source.preprocess, source.classes,
-                   extra={"val_top1": f"{summary['val_top1']:.4f}", "trained_by": f"squeezenet {__version__}"})  # fmt: skip
-        write_json(out / "run.json", summary)
-    D.barrier(ctx)
-    return summary
+        write_metrics_csv(run.out / "metrics.csv", run.history)
+        plot_curves(run.out / "curves.png", run.history, f"{cfg.arch} on {cfg.data}")
+        if not cfg.quiet:
+            print(f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
+                  f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
+                  + (f"  ({int(skipped)} unreadable images skipped)" if skipped else ""))  # fmt: skip
 
 
 def _summary(
