@@ -222,3 +222,25 @@ def test_centroid_gradient_is_the_per_cluster_sum_in_a_fixed_order():
     reference = torch.bincount(index.flatten(), torch.linspace(-1, 1, index.numel()).double(), minlength=16)
     assert torch.allclose(grads[0].double(), reference, atol=0.05)  # float32 sums of 147,456 terms
     assert all(torch.equal(grads[0], g) for g in grads[1:])  # bitwise: same sums in the same order
+
+
+def test_size_budget_is_a_bound(tmp_path):
+    """The estimate guides the bit choice; the file's real size decides (re-coded until it fits)."""
+    from PIL import Image
+
+    from squeezenet.formats.loaded import LoadedModel
+
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i in range(16):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (28, 28), dtype=np.uint8)).save(calib / f"{i}.png")
+    torch.manual_seed(0)
+    config = SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10, base_e=32, incr_e=32)
+    loaded = LoadedModel(SqueezeNet(config).eval(), FASHION_MNIST, "safetensors")
+    wide, _, _ = compress(loaded, CompressOptions(bits=8, calib_data=calib), progress=False)
+    budget = int(0.72 * len(wide))
+    data, report, _ = compress(loaded, CompressOptions(calib_data=calib, size_budget=budget), progress=False)
+    assert len(data) <= budget and report["file_bytes"] == len(data)
+    assert min(report["bits"].values()) < 8  # it had to narrow some layers
+    with pytest.raises(SqueezeNetError, match="no bit allocation fits|could not fit"):
+        compress(loaded, CompressOptions(calib_data=calib, size_budget=len(wide) // 20), progress=False)
