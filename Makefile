@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python benchmarks/inference.py
 	$(BIN)/python benchmarks/int8_options.py
 	$(BIN)/python benchmarks/compression_curve.py
+	$(BIN)/python benchmarks/finetune.py
 
 # The design-space sweeps whose CSV/PNG/Markdown the README shows (about 10 minutes on 2 cores).
 SWEEP := --epochs 2 --limit-train 8000 --limit-val 2000 --lr 0.001 --seeds 2 --quiet

@@ -43,7 +43,7 @@ def add_train(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    summary = train(TrainConfig(**{**fields, "arch": args.arch or "squeezenet1_1", "design": design_from_args(args)}))
+    summary = train(TrainConfig(**{**fields, "arch": args.arch, "design": design_from_args(args)}))
     if summary.get("rank", 0) != 0 or summary.get("stopped_early"):  # under torchrun, one report, not one per process
         return 0
     if args.json:

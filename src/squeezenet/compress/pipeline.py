@@ -148,7 +148,7 @@ def _retraining(loaded: LoadedModel, options: CompressOptions) -> _Retraining | 
     if options.calib_data is not None:
         batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
     elif options.train_data is not None:
-        batches, n = labelled_batches(options.train_data, options.batch_size, options.seed)
+        batches, n = labelled_batches(options.train_data, options.batch_size, options.seed, loaded)
     else:
         raise SqueezeNetError("--epochs and --finetune-epochs retrain on images: pass --calib-data or --train-data")
     steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
@@ -215,7 +215,7 @@ def _calibration_images(loaded: LoadedModel, options: CompressOptions) -> torch.
     if options.calib_data is not None:
         return calibration_tensor(options.calib_data, loaded.preprocess, max_images=256)
     if options.train_data is not None:
-        return next(labelled_batches(options.train_data, 256, options.seed)[0])[0]
+        return next(labelled_batches(options.train_data, 256, options.seed, loaded)[0])[0]
     raise SqueezeNetError("--size-budget measures sensitivity on images: pass --calib-data or --train-data")
 
 

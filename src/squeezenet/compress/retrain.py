@@ -20,6 +20,8 @@ from tqdm import tqdm
 
 from ..data.images import read_unlabelled
 from ..data.sources import build_source, mix_seed
+from ..errors import SqueezeNetError
+from ..formats.loaded import LoadedModel, imagenet_classes
 from ..formats.preprocess import Preprocess
 from ..utils.progress import progress_off
 
@@ -45,8 +47,17 @@ def unlabelled_batches(calib_dir: str | Path, preprocess: Preprocess, batch_size
     return generate(), len(images)
 
 
-def labelled_batches(data: str, batch_size: int, seed: int) -> tuple[Batches, int]:
-    source = build_source(data, workers=2)
+def labelled_batches(data: str, batch_size: int, seed: int, loaded: LoadedModel) -> tuple[Batches, int]:
+    """Endless labelled batches from fashion-mnist or a folder (its ``train/`` part, less the share a
+    fine-tuning run held out with the same seed), in ``loaded``'s input convention."""
+    source = build_source(data, workers=0, base=loaded.preprocess, seed=seed,
+                          input_size=None if data == "fashion-mnist" else loaded.preprocess.crop)  # fmt: skip
+    if source.num_classes != loaded.config.num_classes:
+        raise SqueezeNetError(f"{data} has {source.num_classes} classes, the model {loaded.config.num_classes}")
+    batch_size = min(batch_size, source.train_size)  # a few hundred photos: every one of them
+    named = loaded.classes is not None and loaded.classes != imagenet_classes(len(loaded.classes))
+    if named and source.classes != loaded.classes:  # labels are indices: the same names must be in the same order
+        raise SqueezeNetError(f"{data}: classes {source.classes[:5]} are not the model's {loaded.classes[:5]}")
 
     def generate() -> Batches:
         epoch = 0

@@ -8,6 +8,7 @@ as a 1-process one: each rank takes its slice of the global batch.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,27 +157,69 @@ class _SeededTransform(Dataset):
             return self.transform(item[0]), item[1]
 
 
+DEFAULT_VAL_SPLIT = 0.2  # held out of train/ when a folder has no val/
+
+
+def stratified_split(targets: list[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(train, held-out) indices: ``fraction`` of every class, at least one image of each on both
+    sides, chosen by a seeded permutation per class (the same split every run)."""
+    if not 0.0 < fraction < 1.0:
+        raise SqueezeNetError(f"--val-split is a fraction of each class, in (0, 1); got {fraction}")
+    train, held = [], []
+    for c in sorted(set(targets)):
+        members = [i for i, t in enumerate(targets) if t == c]
+        if len(members) < 2:
+            raise SqueezeNetError(f"class {c} has {len(members)} image(s): a validation split needs at least 2 per class")
+        order = torch.randperm(len(members), generator=torch.Generator().manual_seed(mix_seed(seed, c, 7919))).tolist()
+        k = min(len(members) - 1, max(1, round(fraction * len(members))))
+        held += [members[i] for i in order[:k]]
+        train += [members[i] for i in order[k:]]
+    return sorted(train), sorted(held)
+
+
 @dataclass
 class FolderSource:
-    """ImageNet layout: ``DIR/train/<class>/*`` and ``DIR/val/<class>/*``."""
+    """``DIR/train/<class>/*`` and ``DIR/val/<class>/*``. Without ``val/`` (or with ``val_split``
+    set), a seeded, stratified share of ``train/`` is held out to validate instead, and
+    ``split_note`` says so. ``base`` is the input convention of the weights training starts from;
+    the run's own preprocessing is that convention at ``input_size``."""
 
     root: Path
     input_size: int = 224
     workers: int = 2
     augment: bool = True  # random resized crop + flip; off: the eval transform
-    preprocess: Preprocess = IMAGENET
+    base: Preprocess = IMAGENET
+    val_split: float | None = None
+    seed: int = 42
+    preprocess: Preprocess = field(init=False)
     classes: list[str] = field(init=False)
     num_classes: int = field(init=False)
-    in_channels: int = 3
+    in_channels: int = field(init=False)
     train_size: int = field(init=False)
+    split_note: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
-        for split in ("train", "val"):
-            if not (self.root / split).is_dir():
-                raise SqueezeNetError(f"{self.root}: expected ImageNet layout with {split}/<class>/ folders")
-        self._train = RobustImageFolder(self.root / "train", transform=v2.Identity(), min_side=self.input_size)
-        self._val = RobustImageFolder(self.root / "val", transform=self._eval_transform(), class_order=self._train.classes,
-                                      min_side=round(self.input_size * 256 / 224))  # fmt: skip
+        if not (self.root / "train").is_dir():
+            raise SqueezeNetError(f"{self.root}: expected train/<class>/ folders (and optionally val/<class>/)")
+        resize = round(self.input_size * 256 / 224)
+        self.preprocess = dataclasses.replace(self.base, crop=self.input_size, resize=resize)
+        self.in_channels = self.preprocess.channels
+        mode = self.preprocess.mode
+        self._train = RobustImageFolder(self.root / "train", transform=v2.Identity(), min_side=self.input_size, mode=mode)
+        if len(self._train.classes) < 2:
+            raise SqueezeNetError(f"{self.root}/train has {len(self._train.classes)} class folder: a classifier needs at least 2")
+        if (self.root / "val").is_dir() and self.val_split is None:
+            self._val = RobustImageFolder(self.root / "val", transform=self._eval_transform(), class_order=self._train.classes,
+                                          min_side=resize, mode=mode)  # fmt: skip
+        else:
+            fraction = DEFAULT_VAL_SPLIT if self.val_split is None else self.val_split
+            train, held = stratified_split(self._train.targets, fraction, self.seed)
+            self._val = RobustImageFolder(self.root / "train", transform=self._eval_transform(), min_side=resize, mode=mode)
+            for folder, keep in ((self._train, train), (self._val, held)):
+                folder.samples = [folder.samples[i] for i in keep]
+                folder.targets = [t for _, t in folder.samples]
+            self.split_note = (f"{'no val/ folder: ' if not (self.root / 'val').is_dir() else ''}validating on {len(held)} of the "
+                               f"{len(train) + len(held)} train/ images ({fraction:.0%} of each class, seed {self.seed})")  # fmt: skip
         self.classes = list(self._train.classes)
         self.num_classes = len(self.classes)
         self.train_size = len(self._train)
@@ -191,14 +234,14 @@ class FolderSource:
         self.train_size = len(self._train)
 
     def _eval_transform(self) -> v2.Transform:
-        resize = int(round(self.input_size * 256 / 224))
-        return v2.Compose([v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(self.input_size), self.preprocess.normalize()])
+        return self.preprocess.eval_transform()
 
     def _train_transform(self) -> v2.Transform:
         if not self.augment:
             return self._eval_transform()
         return v2.Compose(
-            [v2.ToImage(), v2.RandomResizedCrop(self.input_size, antialias=True), v2.RandomHorizontalFlip(), self.preprocess.normalize()]
+            [v2.ToImage(), *([v2.Grayscale(1)] if self.preprocess.mode == "L" else []),
+             v2.RandomResizedCrop(self.input_size, antialias=True), v2.RandomHorizontalFlip(), self.preprocess.normalize()]
         )
 
     def steps_per_epoch(self, global_batch: int) -> int:
@@ -226,14 +269,17 @@ class FolderSource:
 
 def build_source(
     data: str, data_dir: str | None = None, input_size: int | None = None, workers: int = 2, download: bool = False,
-    augment: bool = True,
-) -> TrainSource:
+    augment: bool = True, base: Preprocess = IMAGENET, val_split: float | None = None, seed: int = 42,
+) -> TrainSource:  # fmt: skip
+    """Fashion-MNIST, or a folder of class folders (``base``: the starting weights' convention)."""
     if data == "fashion-mnist":
         train, val, classes = load_fashion_mnist(data_dir, download=download)
         if input_size not in (None, 28):
             raise SqueezeNetError("Fashion-MNIST images are 28x28; --input-size must be 28 for it")
+        if val_split is not None:
+            raise SqueezeNetError("Fashion-MNIST has its own test split; --val-split is for image folders")
         return TensorSource(train, val, classes, augment=augment)
     path = Path(data)
     if not path.is_dir():
         raise SqueezeNetError(f"--data {data!r}: not 'fashion-mnist' and not a directory")
-    return FolderSource(path, input_size or 224, workers, augment)
+    return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed)

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from ..data.images import BAD_IMAGE_ERRORS, RobustImageFolder, Walk, collate_skipping_bad, open_image, read_class_file, walk_images
 from ..deploy.runtime import make_runner
 from ..errors import SqueezeNetError
-from ..formats.loaded import LoadedModel
+from ..formats.loaded import LoadedModel, imagenet_classes
 from .accuracy import EvalResult, evaluate
 
 
@@ -28,7 +28,7 @@ def default_workers() -> int:
 def folder_loader(
     loaded: LoadedModel, data_dir: str | Path, classes_file: str | Path | None, batch_size: int, workers: int
 ) -> DataLoader:
-    order = read_class_file(classes_file) if classes_file else None
+    order = read_class_file(classes_file) if classes_file else _named_classes(loaded)
     pre = loaded.preprocess
     dataset = RobustImageFolder(data_dir, pre.eval_transform(), class_order=order, mode=pre.mode, min_side=pre.decode_side)
     num_classes = loaded.config.num_classes
@@ -40,6 +40,15 @@ def folder_loader(
     if order is not None and len(order) != num_classes:
         raise SqueezeNetError(f"the class file lists {len(order)} classes but the model has {num_classes}")
     return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_skipping_bad)
+
+
+def _named_classes(loaded: LoadedModel) -> list[str] | None:
+    """The model's own class names, when folders should be matched to them by name: a model
+    fine-tuned on ``ants/ bees/`` folders knows them; ImageNet's human-readable names are not
+    folder names (folders there are wnids: pass --classes)."""
+    if loaded.classes is None or loaded.classes == imagenet_classes(len(loaded.classes)):
+        return None
+    return loaded.classes
 
 
 def eval_folder(

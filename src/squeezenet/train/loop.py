@@ -24,7 +24,8 @@ from tqdm import tqdm
 from .. import __version__
 from ..data.sources import TrainSource, build_source, mix_seed
 from ..errors import SqueezeNetError
-from ..formats.weights import save_model
+from ..formats.preprocess import IMAGENET
+from ..formats.weights import load_model, save_model
 from ..models import SqueezeNet, SqueezeNetConfig, arch_config
 from ..utils.device import pick_device
 from ..utils.progress import progress_off
@@ -32,6 +33,7 @@ from . import distributed as D
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .report import plot_curves, write_json, write_metrics_csv
+from .transfer import describe, load_pretrained, param_groups, transfer_config
 
 RUN_FILES = ("model.safetensors", "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
@@ -57,11 +59,12 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
     return torch.bfloat16 if native_bf16 else None
 
 
-def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    """``params``: the model's parameters, or groups with their own learning rates."""
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     raise SqueezeNetError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
 
 
@@ -187,8 +190,11 @@ def _check_run_directory(cfg: TrainConfig, ctx: D.DistContext) -> None:
 
 
 def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
-    """Data, model (seeded), optimiser, schedule and precision for a run from its first step."""
-    source = build_source(cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment)
+    """Data, model (seeded, or from --weights), optimiser, schedule and precision for a run from its first step."""
+    pretrained = load_model(cfg.weights) if cfg.weights else None
+    base = pretrained.preprocess if pretrained else IMAGENET
+    source = build_source(cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment, base,
+                          cfg.val_split, cfg.seed)  # fmt: skip
     if cfg.limit_train or cfg.limit_val:
         source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
     steps_per_epoch = source.steps_per_epoch(cfg.batch_size)
@@ -197,12 +203,22 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
 
     torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
     torch.manual_seed(cfg.seed)
-    model_config = model_config_for(cfg, source)
-    model = SqueezeNet(model_config).to(ctx.device)
+    if pretrained is None:
+        model_config = model_config_for(cfg, source)
+        model = SqueezeNet(model_config)
+    else:
+        model_config = transfer_config(cfg, pretrained, source.in_channels, source.num_classes)
+        model = SqueezeNet(model_config)
+        replaced = load_pretrained(model, pretrained, source.classes)
+    if ctx.is_main and not cfg.quiet:
+        for note in (getattr(source, "split_note", ""), pretrained and describe(cfg, pretrained, source.classes, replaced)):
+            if note:
+                print(note)
+    model = model.to(ctx.device)
     D.use_global_batch_dropout(model, ctx)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(cfg, model)
+    optimizer = make_optimizer(cfg, param_groups(model, cfg) if pretrained else model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup_steps))
     dtype = autocast_dtype(ctx.device, cfg.amp)
     scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
@@ -299,7 +315,7 @@ def _finish_epoch(run: _Run, epoch: int) -> None:
     run.checkpoint(epoch + 1, 0)
     if ctx.is_main:
         write_metrics_csv(run.out / "metrics.csv", run.history)
-        plot_curves(run.out / "curves.png", run.history, f"{cfg.arch} on {cfg.data}")
+        plot_curves(run.out / "curves.png", run.history, f"{cfg.arch or run.model_config.layout} on {cfg.data}")
         if not cfg.quiet:
             print(f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
                   f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"

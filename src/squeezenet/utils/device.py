@@ -17,3 +17,11 @@ def pick_device(name: str | None = None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SqueezeNetError("--device cuda was asked for but no CUDA device is available")
     return device
+
+
+def cpu_isa() -> str:
+    """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``."""
+    features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),
+                                       ("AMX", torch.cpu._is_amx_tile_supported)) if has()]  # fmt: skip
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{capability} ({', '.join(features)})" if features else capability
