@@ -39,7 +39,7 @@ bench: setup
 	$(BIN)/python benchmarks/compression_curve.py
 	$(BIN)/python benchmarks/finetune.py
 
-# The design-space sweeps whose CSV/PNG/Markdown the README shows (about 10 minutes on 2 cores).
+# The design-space sweeps whose CSV/PNG/Markdown the README shows (about 25 minutes on 2 AVX2 cores).
 SWEEP := --epochs 2 --limit-train 8000 --limit-val 2000 --lr 0.001 --seeds 2 --quiet
 explore-docs: setup
 	$(BIN)/squeezenet explore sr --values 0.125 0.25 0.5 1.0 $(SWEEP) --out docs/explore/sr

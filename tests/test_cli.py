@@ -5,13 +5,11 @@ import sys
 import pytest
 import torch
 import torchvision
-
 from helpers import run_cli as run
+
 from squeezenet.formats.caffe import caffe_to_torch_names, write_caffemodel
-from squeezenet.models import SqueezeNetConfig
 from squeezenet.formats.weights import read_safetensors as read_tensors
-
-
+from squeezenet.models import SqueezeNetConfig
 
 
 def test_info_json_totals(capsys):

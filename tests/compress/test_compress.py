@@ -3,17 +3,17 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from helpers import run_cli as run
+
 from squeezenet.compress.cluster import _assign, kmeans_1d
 from squeezenet.compress.density import parse_bits, parse_density
-from squeezenet.formats.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.compress.pipeline import CompressOptions, compress
 from squeezenet.compress.prune import apply_pruning, density_schedule, remove_pruning
-from squeezenet.formats.sqz import PREFIX, VERSION, decode_sqz
 from squeezenet.errors import SqueezeNetError
-from squeezenet.formats.weights import load_model, read_safetensors, save_model
+from squeezenet.formats.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.formats.preprocess import FASHION_MNIST
+from squeezenet.formats.sqz import PREFIX, VERSION, decode_sqz
+from squeezenet.formats.weights import load_model, read_safetensors, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 

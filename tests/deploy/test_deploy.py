@@ -4,16 +4,16 @@ import numpy as np
 import onnx
 import pytest
 import torch
-
 from helpers import run_cli as run
+
 from squeezenet.deploy.footprint import footprint
-from squeezenet.utils.units import parse_bytes
 from squeezenet.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME
 from squeezenet.deploy.ort import ort_session
 from squeezenet.errors import SqueezeNetError
 from squeezenet.evaluation.predict import load_images
 from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.utils.units import parse_bytes
 from squeezenet.zoo import squeezenet1_1
 
 

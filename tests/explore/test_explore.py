@@ -1,6 +1,7 @@
 import csv
 
 import pytest
+from helpers import formula_params
 
 from squeezenet.cli import main
 from squeezenet.errors import SqueezeNetError
@@ -10,8 +11,6 @@ from squeezenet.explore.results import read_rows
 from squeezenet.explore.sweep import run_sweep
 from squeezenet.models import SqueezeNetConfig
 from squeezenet.train.config import TrainConfig
-
-from helpers import formula_params
 
 BASE = dict(epochs=1, batch_size=64, limit_train=256, limit_val=64, checkpoint_every=0)
 

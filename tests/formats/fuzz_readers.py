@@ -25,11 +25,11 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from squeezenet.compress.pipeline import CompressOptions, compress
-from squeezenet.formats.sqz import PREFIX, VERSION
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.loaded import LoadedModel
-from squeezenet.formats.weights import load_model, save_model
 from squeezenet.formats.preprocess import FASHION_MNIST
+from squeezenet.formats.sqz import PREFIX, VERSION
+from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 HOSTILE: list[Any] = [

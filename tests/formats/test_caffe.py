@@ -4,8 +4,8 @@ import torchvision
 
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.caffe import caffe_to_torch_names, read_caffemodel, write_caffemodel
-from squeezenet.formats.weights import load_model
 from squeezenet.formats.preprocess import CAFFE
+from squeezenet.formats.weights import load_model
 from squeezenet.models import SqueezeNetConfig
 
 

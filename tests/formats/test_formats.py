@@ -5,9 +5,9 @@ import torch
 import torchvision
 
 from squeezenet.errors import SqueezeNetError
-from squeezenet.formats.weights import load_model, save_model
 from squeezenet.formats.hub import imagenet_state_dict
 from squeezenet.formats.preprocess import FASHION_MNIST
+from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 

@@ -83,8 +83,8 @@ def test_sparse_layer_with_long_pruned_tail_round_trips():
     """The encoder's trailing fillers: a layer whose last 1,000 weights are pruned still decodes."""
     import numpy as np
 
-    from squeezenet.formats.sqz import CodedLayer, decode_sqz, encode_sqz
     from squeezenet.formats.preprocess import IMAGENET
+    from squeezenet.formats.sqz import CodedLayer, decode_sqz, encode_sqz
 
     config = SqueezeNetConfig(layout="v1_1", num_classes=3)  # conv10: 1,536 weights
     state = SqueezeNet(config).state_dict()

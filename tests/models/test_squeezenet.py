@@ -1,13 +1,12 @@
 import pytest
 import torch
 import torchvision
+from helpers import formula_params
 
 from squeezenet.errors import SqueezeNetError
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
-from squeezenet.zoo import squeezenet1_0, squeezenet1_1
 from squeezenet.models.summary import summarize
-
-from helpers import formula_params
+from squeezenet.zoo import squeezenet1_0, squeezenet1_1
 
 # Table 1 of the paper, params column.
 TABLE1_V10 = {

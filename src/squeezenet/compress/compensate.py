@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .cluster import nearest_assignment
 from ..utils.progress import progress_off
+from .cluster import nearest_assignment
 
 DAMPING = 0.01  # of the mean diagonal of H, as in GPTQ: keeps H^-1 well conditioned
 

@@ -14,7 +14,15 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from ..data.images import BAD_IMAGE_ERRORS, RobustImageFolder, Walk, collate_skipping_bad, open_image, read_class_file, walk_images
+from ..data.images import (
+    BAD_IMAGE_ERRORS,
+    RobustImageFolder,
+    Walk,
+    collate_skipping_bad,
+    open_image,
+    read_class_file,
+    walk_images,
+)
 from ..deploy.runtime import make_runner
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel, imagenet_classes

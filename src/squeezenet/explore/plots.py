@@ -26,7 +26,7 @@ def aggregate(rows: list[dict[str, str]], by: tuple[str, ...]) -> list[dict[str,
         out.append({
             **dict(zip(by, key)), "seeds": len(group), "size_mb": int(group[0]["size_bytes"]) / 1e6,
             "params": int(group[0]["params"]), "macs": int(group[0]["macs"]),
-            "top1": statistics.mean(top1), "top1_std": statistics.pstdev(top1),
+            "top1": statistics.mean(top1), "top1_std": statistics.pstdev(top1), "top1_seeds": top1,
             "top5": statistics.mean(top5), "top5_std": statistics.pstdev(top5),
         })  # fmt: skip
     return sorted(out, key=lambda a: a["size_mb"])
@@ -34,6 +34,25 @@ def aggregate(rows: list[dict[str, str]], by: tuple[str, ...]) -> list[dict[str,
 
 def _point_label(point: dict[str, Any], by: tuple[str, ...]) -> str:
     return ", ".join(f"{k}={point[k]}" for k in by)
+
+
+def plot_variants(points: list[dict[str, Any]], key: str, path: Path, title: str) -> None:
+    """Categorical variants (no axis between them to draw a line along): a bar for the mean and a
+    dot for every seed, so a seed that failed to train shows as what it is."""
+    fig, ax = new_figure(1, 1, (7, 4.5))
+    for x, p in enumerate(points):
+        ax.bar(x, p["top1"], width=0.55, color="#9ecae1", edgecolor="#3182bd")
+        ax.scatter([x] * len(p["top1_seeds"]), p["top1_seeds"], color="#08519c", zorder=3, label="one seed" if x == 0 else None)
+        ax.annotate(f"{p['top1']:.1f}%\n{p['size_mb']:.2f} MB", (x, p["top1"]), textcoords="offset points", xytext=(0, 8),
+                    ha="center", fontsize=8)  # fmt: skip
+    ax.set_xticks(range(len(points)), [str(p[key]) for p in points])
+    ax.set_xlabel(key)
+    ax.set_ylabel("top-1 accuracy (%): bar = mean, dots = seeds")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    save_figure(fig, path)
 
 
 def plot_accuracy_vs_size(points: list[dict[str, Any]], by: tuple[str, ...], path: Path, title: str) -> None:
@@ -58,6 +77,10 @@ def markdown_table(points: list[dict[str, Any]], by: tuple[str, ...]) -> str:
             f"{p['top1']:.2f} ± {p['top1_std']:.2f}", f"{p['top5']:.2f} ± {p['top5_std']:.2f}", str(p["seeds"]),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    spread = [p for p in points if len(p["top1_seeds"]) > 1 and max(p["top1_seeds"]) - min(p["top1_seeds"]) > 10]
+    for p in spread:
+        lines.append(f"\n{_point_label(p, by)}: the seeds reached {', '.join(f'{v:.2f}' for v in p['top1_seeds'])}: "
+                     "at least one did not train at this budget; the mean hides that.")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +97,10 @@ def write_views(rows: list[dict[str, str]], kind: str, out: Path) -> list[Path]:
         "grid": "SR x pct3x3 grid",
     }
     png, md = out / f"{kind}.png", out / f"{kind}.md"
-    plot_accuracy_vs_size(points, by, png, titles[kind])
+    if kind == "bypass":
+        order = {"none": 0, "simple": 1, "complex": 2}
+        plot_variants(sorted(points, key=lambda p: order[p["bypass"]]), "bypass", png, titles[kind])
+    else:
+        plot_accuracy_vs_size(points, by, png, titles[kind])
     write_text(md, f"# {titles[kind]}\n\n" + markdown_table(points, by))
     return [png, md]

@@ -19,8 +19,8 @@ from ..models import SqueezeNet
 from ..models.summary import summarize
 from ..train.config import TrainConfig
 from ..train.loop import model_config_for, train
-from .results import append_row, read_rows, row_key
 from ..utils.progress import progress_off
+from .results import append_row, read_rows, row_key
 
 
 def _job_dir(out: Path, point: dict[str, Any], seed: int) -> Path:

@@ -17,8 +17,8 @@ from google.protobuf.message import DecodeError
 
 from ..errors import SqueezeNetError
 from ..models.config import LAYOUTS, NUM_FIRE, SqueezeNetConfig
-from ..utils.atomic import write_bytes
 from ..models.names import FIRE_PARTS, conv_paths
+from ..utils.atomic import write_bytes
 from .architecture import config_from_widths
 from .caffe_proto import BlobProto, NetParameter
 

@@ -18,7 +18,6 @@ from torchvision.transforms import v2
 
 from ..errors import SqueezeNetError
 
-
 MAX_SIDE = 4096  # pixels; far beyond any SqueezeNet input
 
 

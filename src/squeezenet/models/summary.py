@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from ..errors import SqueezeNetError
-
 from .fire import Fire
 from .squeezenet import SqueezeNet
 

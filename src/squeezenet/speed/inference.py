@@ -17,6 +17,7 @@ from ..formats.loaded import LoadedModel
 from ..models.summary import summarize
 from .timing import median, percentile, time_calls
 
+
 def bench_inference(
     loaded: LoadedModel,
     backends: list[str],

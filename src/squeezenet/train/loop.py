@@ -29,11 +29,12 @@ from ..formats.weights import load_model, save_model
 from ..models import SqueezeNet, SqueezeNetConfig, arch_config
 from ..utils.device import pick_device
 from ..utils.progress import progress_off
+from ..zoo import load_pretrained
 from . import distributed as D
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .report import plot_curves, write_json, write_metrics_csv
-from .transfer import describe, load_pretrained, param_groups, transfer_config
+from .transfer import describe, param_groups, transfer_config
 
 RUN_FILES = ("model.safetensors", "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
@@ -209,7 +210,8 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
     else:
         model_config = transfer_config(cfg, pretrained, source.in_channels, source.num_classes)
         model = SqueezeNet(model_config)
-        replaced = load_pretrained(model, pretrained, source.classes)
+        replaced = pretrained.classes != source.classes  # a head is kept only for exactly its own classes
+        load_pretrained(model, pretrained, keep_head=not replaced)
     if ctx.is_main and not cfg.quiet:
         for note in (getattr(source, "split_note", ""), pretrained and describe(cfg, pretrained, source.classes, replaced)):
             if note:
@@ -315,7 +317,8 @@ def _finish_epoch(run: _Run, epoch: int) -> None:
     run.checkpoint(epoch + 1, 0)
     if ctx.is_main:
         write_metrics_csv(run.out / "metrics.csv", run.history)
-        plot_curves(run.out / "curves.png", run.history, f"{cfg.arch or run.model_config.layout} on {cfg.data}")
+        plot_curves(run.out / "curves.png", run.history, f"{cfg.arch or run.model_config.layout} on {cfg.data}",
+                    run.model_config.num_classes)  # fmt: skip
         if not cfg.quiet:
             print(f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
                   f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"

@@ -22,7 +22,8 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
     write_text(path, buf.getvalue())
 
 
-def plot_curves(path: Path, history: list[dict[str, Any]], title: str) -> None:
+def plot_curves(path: Path, history: list[dict[str, Any]], title: str, num_classes: int) -> None:
+    """Loss and accuracy per epoch; top-5 only where it means something (over 5 classes)."""
     fig, (ax_loss, ax_acc) = new_figure(1, 2, (10, 4))
     epochs = [h["epoch"] for h in history]
     ax_loss.plot(epochs, [h["loss"] for h in history], "o-", label="train loss")
@@ -32,7 +33,8 @@ def plot_curves(path: Path, history: list[dict[str, Any]], title: str) -> None:
     ax_loss.legend()
     ax_acc.plot(epochs, [h["train_top1"] for h in history], "o-", label="train top-1")
     ax_acc.plot(epochs, [h["val_top1"] for h in history], "s-", label="val top-1")
-    ax_acc.plot(epochs, [h["val_top5"] for h in history], "^-", label="val top-5")
+    if num_classes > 5:
+        ax_acc.plot(epochs, [h["val_top5"] for h in history], "^-", label="val top-5")
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("accuracy (%)")
     ax_acc.legend()

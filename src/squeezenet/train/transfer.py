@@ -1,15 +1,10 @@
-"""Starting a run from pretrained weights: the architecture from the file, a new head when the
-classes differ, and two learning rates (or a frozen body) for the optimiser.
-
-The new conv10 is initialised as the paper's release initialises it, N(0, 0.01) with zero bias;
-every other tensor is copied bit for bit.
+"""Starting a run from pretrained weights: the architecture from the file (a new head when the
+classes differ is ``zoo.load_pretrained``), and two learning rates (or a frozen body).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import torch
 
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
@@ -30,22 +25,6 @@ def transfer_config(cfg: TrainConfig, pretrained: LoadedModel, in_channels: int,
     if config.in_channels != in_channels:
         raise SqueezeNetError(f"{cfg.weights} takes {config.in_channels}-channel images, the data has {in_channels}")
     return config.replace(num_classes=num_classes)
-
-
-def load_pretrained(model: SqueezeNet, pretrained: LoadedModel, classes: list[str]) -> bool:
-    """Copy the pretrained tensors into ``model``; keep the head only when it already predicts
-    exactly ``classes`` (same names, same order). Returns whether the head was replaced."""
-    state = pretrained.model.state_dict()
-    keep_head = pretrained.classes == classes
-    if not keep_head:
-        state = {k: v for k, v in state.items() if not k.startswith(f"{CONV10}.")}
-        with torch.no_grad():
-            torch.nn.init.normal_(model.final_conv.weight, mean=0.0, std=0.01)
-            torch.nn.init.zeros_(model.final_conv.bias)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not k.startswith(f"{CONV10}.") for k in missing):
-        raise SqueezeNetError(f"the pretrained weights do not fit the model ({(unexpected or missing)[0]})")
-    return not keep_head
 
 
 def param_groups(model: SqueezeNet, cfg: TrainConfig) -> list[dict[str, Any]]:
