@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python benchmarks/int8_options.py
 	$(BIN)/python benchmarks/compression_curve.py
 	$(BIN)/python benchmarks/finetune.py
+	$(BIN)/python benchmarks/ota.py
 
 # The design-space sweeps whose CSV/PNG/Markdown the README shows (about 25 minutes on 2 AVX2 cores).
 SWEEP := --epochs 2 --limit-train 8000 --limit-val 2000 --lr 0.001 --seeds 2 --quiet

@@ -29,6 +29,8 @@ from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.loaded import LoadedModel
 from squeezenet.formats.preprocess import FASHION_MNIST
 from squeezenet.formats.sqz import PREFIX, VERSION
+from squeezenet.formats.sqzpatch import PREFIX as PATCH
+from squeezenet.formats.sqzpatch import apply_patch, make_patch
 from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
@@ -150,6 +152,27 @@ def safetensors_cases(rng: random.Random, good: Path, n: int) -> list[tuple[str,
     return cases
 
 
+def patch_cases(rng: random.Random, base: bytes, new: bytes, n: int) -> list[tuple[str, bytes]]:
+    """Update patches with their ops rewritten (re-deflated, checksum fixed up) or bytes changed."""
+    good = make_patch(base, new)
+    head, body = good[: PATCH.size], zlib.decompress(good[PATCH.size : -4])
+    cases: list[tuple[str, bytes]] = []
+
+    def sealed(ops: bytes) -> bytes:
+        packed = zlib.compress(ops)
+        h = PATCH.pack(*PATCH.unpack(head)[:5], len(packed))
+        return h + packed + struct.pack("<I", zlib.crc32(h + packed))
+
+    cases.append(("patch huge count", sealed(struct.pack("<I", 2**31) + body[4:])))
+    cases.append(("patch huge length", sealed(body[:4] + struct.pack("<BI", 2, 2**31))))
+    for i in range(n):
+        b = bytearray(body)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        cases.append(("patch ops", sealed(bytes(b)) if i % 2 else sealed(bytes(b[: rng.randrange(len(b))]))))
+    return cases
+
+
 def pth_cases(rng: random.Random, good: Path, n: int) -> list[tuple[str, bytes]]:
     raw = good.read_bytes()
     cases = []
@@ -175,6 +198,7 @@ def main(seed: int, n: int, limit_extra: int) -> dict[str, Any]:
     cases = [(".sqz", name, data) for good in (dense, sparse) for name, data in sqz_cases(rng, good, n)]
     cases += [(".safetensors", name, data) for name, data in safetensors_cases(rng, st, n // 4)]
     cases += [(".pth", name, data) for name, data in pth_cases(rng, pth, n // 10)]
+    cases += [(".sqzpatch", name, data) for name, data in patch_cases(rng, dense, sparse, n // 4)]
     for suffix, data in ((".sqz", dense), (".sqz", sparse)):  # warm up, then cap the address space
         (tmp / f"warm{suffix}").write_bytes(data)
         load_model(tmp / f"warm{suffix}")
@@ -187,7 +211,7 @@ def main(seed: int, n: int, limit_extra: int) -> dict[str, Any]:
         path.write_bytes(data)
         start = time.perf_counter()
         try:
-            load_model(path)
+            apply_patch(dense, data) if suffix == ".sqzpatch" else load_model(path)
             counts["loaded"] += 1
         except SqueezeNetError:
             counts["refused"] += 1

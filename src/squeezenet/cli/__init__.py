@@ -17,7 +17,8 @@ from .args import HelpFormatter, Parser
 
 COMMANDS = (
     models.add_info, evaluate.add_eval, evaluate.add_predict, train.add_train, train.add_demo, deploy.add_bench,
-    deploy.add_export, train.add_explore, compress.add_compress, models.add_convert,
+    deploy.add_export, train.add_explore, compress.add_compress, compress.add_adapt, compress.add_diff, compress.add_patch,
+    models.add_convert,
 )  # fmt: skip
 
 

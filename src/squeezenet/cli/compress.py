@@ -1,13 +1,18 @@
-"""``compress``: Deep Compression of any weight file to a ``.sqz`` file."""
+"""``compress`` (Deep Compression to a ``.sqz`` file), and over-the-air updates of one: ``adapt``
+(fine-tune its codebooks), ``diff`` (the patch between two files) and ``patch`` (apply one)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from ..compress.adapt import AdaptOptions, adapt
 from ..compress.pipeline import CompressOptions, compress, format_report
 from ..errors import SqueezeNetError
-from ..formats.sqz import write_sqz
+from ..formats.sqz import MAX_FILE, write_sqz
+from ..formats.sqzpatch import apply_patch, make_patch
+from ..utils.atomic import write_bytes
 from ..utils.units import parse_bytes
 from .args import add_weights_args, emit, load_weights
 
@@ -52,4 +57,69 @@ def cmd_compress(args: argparse.Namespace) -> int:
     data, report, _ = compress(load_weights(args), options, progress=not args.quiet)
     write_sqz(args.out, data)
     emit(report) if args.json else print(format_report(report))
+    return 0
+
+
+def _read(path: str, what: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise SqueezeNetError(f"{path}: {'not a regular file' if p.exists() else 'no such file'}")
+    if p.stat().st_size > MAX_FILE:
+        raise SqueezeNetError(f"{path}: larger than any {what}")
+    return p.read_bytes()
+
+
+def add_adapt(sub: Any) -> None:
+    p = sub.add_parser("adapt", help="fine-tune a .sqz model's codebooks and biases (indices frozen): a small update")
+    p.add_argument("--weights", required=True, help="the BASE.sqz model devices already hold")
+    p.add_argument("--train-data", required=True, help="labelled data: fashion-mnist or a folder of class folders (train/)")
+    p.add_argument("--out", required=True, help="NEW.sqz")
+    p.add_argument("--epochs", type=int, default=AdaptOptions.epochs, help="passes over the training images")
+    p.add_argument("--lr", type=float, default=AdaptOptions.lr, help="learning rate of codebooks, biases and a new head")
+    p.add_argument("--batch-size", type=int, default=AdaptOptions.batch_size, help="images per step")
+    p.add_argument("--seed", type=int, default=AdaptOptions.seed, help="seed for every random choice (and the held-out split)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the report as data")
+    p.set_defaults(func=cmd_adapt)
+
+
+def cmd_adapt(args: argparse.Namespace) -> int:
+    if not args.out.endswith(".sqz"):
+        raise SqueezeNetError(f"{args.out}: the adapted model must end in .sqz")
+    options = AdaptOptions(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    data, report = adapt(_read(args.weights, ".sqz model"), args.train_data, options, progress=not args.quiet)
+    write_sqz(args.out, data)
+    head = f"conv10 replaced for {len(report['classes'])} classes" if report["head_replaced"] else "conv10 adapted"
+    emit(report) if args.json else print(f"wrote {args.out}: {len(data):,} bytes ({head}; indices and masks unchanged)")
+    return 0
+
+
+def add_diff(sub: Any) -> None:
+    p = sub.add_parser("diff", help="the update patch that turns one .sqz file into another")
+    p.add_argument("base", help="BASE.sqz")
+    p.add_argument("new", help="NEW.sqz")
+    p.add_argument("--out", required=True, help="UPDATE.sqzpatch")
+    p.set_defaults(func=cmd_diff)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    base, new = _read(args.base, ".sqz model"), _read(args.new, ".sqz model")
+    patch = make_patch(base, new)
+    write_bytes(args.out, patch)
+    print(f"wrote {args.out}: {len(patch):,} bytes to send instead of {len(new):,} ({len(new) / len(patch):.1f}x less)")
+    return 0
+
+
+def add_patch(sub: Any) -> None:
+    p = sub.add_parser("patch", help="apply an update patch to the .sqz file it was made for")
+    p.add_argument("base", help="BASE.sqz")
+    p.add_argument("patch", help="UPDATE.sqzpatch")
+    p.add_argument("--out", required=True, help="NEW.sqz (checked against the patch's hash before it is written)")
+    p.set_defaults(func=cmd_patch)
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    new = apply_patch(_read(args.base, ".sqz model"), _read(args.patch, ".sqzpatch"), args.patch)
+    write_sqz(args.out, new)
+    print(f"wrote {args.out}: {len(new):,} bytes, SHA-256 as the patch promised")
     return 0

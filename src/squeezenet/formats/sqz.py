@@ -24,6 +24,9 @@ Version 2 stores codebooks and biases in float16 (the compressor rounds them bef
 so the file still rebuilds exactly the model it reports) and deflates the code tables
 together, which takes 29 KB off an 8-bit v1.1 file (version 1: 1.019 MB, version 2: 0.990 MB).
 
+Updates: ``formats/sqzpatch.py`` (beside this module) specifies the ``.sqzpatch`` file, which
+rebuilds one ``.sqz`` from another section by section (``sections`` below cuts a file into them).
+
 A pruned layer lists its surviving weights in row-major order as (gap, index) entries: gap
 is the distance to the previous survivor minus one, in ``gap_bits`` bits; a larger distance
 inserts filler entries (gap 2**gap_bits - 1, index symbol k, no weight), as Deep Compression
@@ -184,7 +187,7 @@ def encode_sqz(
         "header_bytes": PREFIX.size + len(packed) + 4 + 4,
         "stream_entropy_bytes": round(entropy_bits / 8),
     }
-    return body + struct.pack("<I", zlib.crc32(body)), sizes
+    return seal(body), sizes
 
 
 def write_sqz(path: str | Path, data: bytes) -> None:
@@ -245,15 +248,20 @@ def _inflate(data: bytes, limit: int, what: str) -> bytes:
 
 
 def decode_sqz(data: bytes, what: str = "file") -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, dict[str, torch.Tensor]]:
-    try:
-        return _decode(data)
-    except SqueezeNetError as exc:
-        raise SqueezeNetError(f"{what}: not a valid .sqz file ({exc})") from None
-    except HuffmanError as exc:
-        raise SqueezeNetError(f"{what}: not a valid .sqz file (coded stream: {exc})") from None
+    """(config, preprocessing, classes, state dict) of a .sqz file's bytes."""
+    config, preprocess, classes, coded, raw = decode_coded(data, what)
+    return config, preprocess, classes, {**{layer.key: layer_weight(layer) for layer in coded}, **raw}
 
 
-def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, dict[str, torch.Tensor]]:
+def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, list[CodedLayer], dict[str, torch.Tensor]]:
+    """Header, then tensors, then the coded streams: each phase checks what the next relies on."""
+    cur, header, config, preprocess, classes, declared = _read_header(data)
+    layers, streams, raw = _read_tensors(cur, header, declared)
+    return config, preprocess, classes, _rebuild(layers, streams), {key: torch.from_numpy(v.copy()) for key, v in raw}
+
+
+def _read_header(data: bytes) -> tuple[_Cursor, dict[str, Any], SqueezeNetConfig, Preprocess, list[str] | None, dict[str, tuple[int, ...]]]:
+    """Prefix, checksum and header, every field checked, and the declared shapes against the config."""
     if len(data) < PREFIX.size + 4:
         raise SqueezeNetError("too short")
     magic, version, _flags, hlen = PREFIX.unpack_from(data)
@@ -283,7 +291,11 @@ def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None
             raise SqueezeNetError("malformed tensor table")
         declared[entry["key"]] = _shape(entry.get("shape"))
     check_shapes(config, declared, "header")  # before anything is allocated
+    return cur, header, config, preprocess, classes, declared
 
+
+def _read_tensors(cur: _Cursor, header: dict[str, Any], declared: dict[str, tuple[int, ...]]) -> tuple[list[tuple], list[Stream], list[tuple]]:
+    """Code tables, then per layer its codebook and streams (bounded by what they can encode), then the raw tensors."""
     table_bytes = struct.unpack("<I", cur.take(4))[0]
     tables = _Cursor(_inflate(cur.take(table_bytes), MAX_TABLES, "code tables"), 0)
     layers, streams = [], []
@@ -302,33 +314,77 @@ def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None
         streams.append(_read_stream(cur, tables, entry.get("index"), entries, k + (1 if sparse else 0)))
         if sparse:
             streams.append(_read_stream(cur, tables, entry.get("gaps"), entries, 1 << gap_bits))
-        layers.append((entry["key"], shape, numel, k, sparse, gap_bits, codebook))
+        name = entry.get("name") if isinstance(entry.get("name"), str) else entry["key"]
+        layers.append((entry["key"], name, _int(entry.get("bits"), 1, 8, "bits"), shape, numel, k, sparse, gap_bits, codebook))
     raw = []
     for entry in header["raw"]:
         shape = declared[entry["key"]]
         values = np.frombuffer(cur.take(2 * math.prod(shape)), dtype=STORED).astype(np.float32)
         raw.append((entry["key"], values.reshape(shape)))
-    if cur.pos != len(body) or tables.pos != len(tables.data):
+    if cur.pos != len(cur.data) or tables.pos != len(tables.data):
         raise SqueezeNetError("trailing bytes after the last tensor or code table")
+    return layers, streams, raw
 
+
+def _rebuild(layers: list[tuple], streams: list[Stream]) -> list[CodedLayer]:
+    """Decode every stream at once and turn symbols (and gaps) into indices and masks."""
     decoded = iter(decode_many(streams))
-    state: dict[str, torch.Tensor] = {}
-    for key, shape, numel, k, sparse, gap_bits, codebook in layers:
+    coded = []
+    for key, name, bits, shape, numel, k, sparse, gap_bits, codebook in layers:
         symbols = next(decoded).astype(np.int64)
-        weight = np.zeros(numel, dtype=np.float32)
+        index, mask = np.zeros(numel, dtype=np.int64), np.zeros(numel, dtype=bool)
         if sparse:
             positions = np.cumsum(next(decoded).astype(np.int64) + 1) - 1
             real = symbols < k
             if (symbols > k).any() or (positions[real] >= numel).any():
                 raise SqueezeNetError(f"{key}: positions or indices out of range")
-            weight[positions[real]] = codebook[symbols[real]]
+            index[positions[real]], mask[positions[real]] = symbols[real], True
         else:
             if (symbols >= k).any():
                 raise SqueezeNetError(f"{key}: index out of range")
-            weight = codebook[symbols].astype(np.float32)
-        state[key] = torch.from_numpy(weight.reshape(shape).copy())
-    state.update({key: torch.from_numpy(values.copy()) for key, values in raw})
-    return config, preprocess, classes, state
+            index[:], mask[:] = symbols, True
+        coded.append(CodedLayer(key, name, codebook, index.reshape(shape), mask.reshape(shape), bits, gap_bits))
+    return coded
+
+
+def decode_coded(data: bytes, what: str = "file") -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, list[CodedLayer], dict[str, torch.Tensor]]:
+    """The file as coded: each layer's codebook, indices and mask (what ``adapt`` fine-tunes), and
+    the uncoded tensors."""
+    try:
+        return _decode(data)
+    except SqueezeNetError as exc:
+        raise SqueezeNetError(f"{what}: not a valid .sqz file ({exc})") from None
+    except HuffmanError as exc:
+        raise SqueezeNetError(f"{what}: not a valid .sqz file (coded stream: {exc})") from None
+
+
+def layer_weight(layer: CodedLayer) -> torch.Tensor:
+    """What a coded layer decodes to: codebook[index] where the mask keeps a weight, else 0."""
+    return torch.from_numpy(np.where(layer.mask, layer.codebook[layer.index], np.float32(0)).astype(np.float32))
+
+
+def sections(data: bytes) -> list[bytes]:
+    """A valid file cut into its parts, in file order (prefix with header; code tables; per layer
+    codebook, index stream, [gap stream]; each uncoded tensor), less the closing CRC: the units
+    an update patch copies, XORs or replaces. ``b"".join(parts)`` plus the CRC is the file."""
+    decode_coded(data)  # everything below relies on a file that decodes
+    hlen = PREFIX.unpack_from(data)[3]
+    header = json.loads(zlib.decompress(data[PREFIX.size : PREFIX.size + hlen]))
+    pos = PREFIX.size + hlen
+    sizes = [4 + struct.unpack_from("<I", data, pos)[0]]
+    for entry in header["layers"]:
+        sizes += [2 * entry["k"], entry["index"]["bytes"]] + ([entry["gaps"]["bytes"]] if entry["sparse"] else [])
+    sizes += [2 * math.prod(entry["shape"]) for entry in header["raw"]]
+    parts = [data[:pos]]
+    for size in sizes:
+        parts.append(data[pos : pos + size])
+        pos += size
+    return parts
+
+
+def seal(body: bytes) -> bytes:
+    """Body and its closing CRC-32: the whole file."""
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 def load_sqz(path: str | Path) -> LoadedModel:
