@@ -133,6 +133,19 @@ def safetensors_cases(rng: random.Random, good: Path, n: int) -> list[tuple[str,
 
     for key, value in crafted.items():
         cases.append((f"meta {key}", saved({**meta, key: value})))
+    # without its config the reader infers one from tensor names and shapes, which may lie too
+    bare = {k: v for k, v in meta.items() if k != "squeezenet_config"}
+    keys = sorted(tensors)
+    for i in range(n // 20):
+        renamed = dict(tensors)
+        victim = keys[rng.randrange(len(keys))]
+        new_name = rng.choice([victim.replace("weight", "weigh"), victim.replace(".", "x", 1), "features.x.squeeze.weight"])
+        renamed[new_name] = renamed.pop(victim)
+        if i % 3 == 0:
+            renamed[keys[rng.randrange(len(keys))]] = torch.zeros(rng.choice([(0,), (3,), (0, 1, 1, 1)]))
+        with tempfile.NamedTemporaryFile(suffix=".safetensors") as tmp:
+            save_file({k: v.contiguous() for k, v in renamed.items()}, tmp.name, metadata=bare)
+            cases.append(("renamed tensors", Path(tmp.name).read_bytes()))
     for i in range(n):
         kind = i % 3
         if kind == 0:  # one metadata entry rewritten (JSON values inside it mutated, or replaced)

@@ -6,6 +6,7 @@ not, so the architecture is read back from tensor shapes and pool positions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -32,6 +33,8 @@ def config_from_widths(
     """A config with these Fire widths, or a clear error if no metaparameters produce them."""
     if len(widths) != NUM_FIRE:
         raise SqueezeNetError(f"{what} has {len(widths)} Fire modules; SqueezeNet has {NUM_FIRE}")
+    if any(w < 1 for triple in widths for w in triple):
+        raise SqueezeNetError(f"{what} has a Fire module with an empty layer")
     config = SqueezeNetConfig(**metaparameters_from_widths(widths), **fields)  # type: ignore[arg-type]
     if config.fire_widths() != list(widths):
         raise SqueezeNetError(f"{what} has Fire widths outside the SqueezeNet design space: {list(widths)}")
@@ -39,26 +42,25 @@ def config_from_widths(
 
 
 def config_from_state_dict(state: Mapping[str, torch.Tensor]) -> SqueezeNetConfig:
-    """Read the architecture off a torchvision-layout state dict."""
-    if "features.0.weight" not in state or "classifier.1.weight" not in state:
-        raise SqueezeNetError("not a SqueezeNet state dict (no features.0.weight / classifier.1.weight)")
-    found = sorted(int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".squeeze.weight"))
+    """Read the architecture off a torchvision-layout state dict (names and shapes may lie: every
+    key read is checked to be there and to hold a convolution's 4-D weight)."""
+    found = sorted(int(m.group(1)) for k in state if (m := re.fullmatch(r"features\.(\d+)\.squeeze\.weight", k)))
     layout = next((name for name in LAYOUTS if fire_positions(name) == found), None)
     if layout is None:
-        raise SqueezeNetError(f"Fire modules at features positions {found} match no SqueezeNet layout")
+        raise SqueezeNetError(f"not a SqueezeNet state dict: Fire modules at features positions {found[:9]} match no layout")
+    parts = ("squeeze", "expand1x1", "expand3x3")
+    needed = ["features.0.weight", "classifier.1.weight", *(f"features.{i}.{p}.weight" for i in found for p in parts)]
+    for key in needed:
+        if key not in state:
+            raise SqueezeNetError(f"not a SqueezeNet state dict (no {key})")
+        if state[key].dim() != 4:
+            raise SqueezeNetError(f"not a SqueezeNet state dict ({key} is not a convolution's weight)")
     conv1 = state["features.0.weight"]
     filters, in_channels, kernel = conv1.shape[0], conv1.shape[1], conv1.shape[2]
     if filters != LAYOUTS[layout]["conv1"][0]:
         raise SqueezeNetError(f"conv1 has {filters} filters; layout {layout} has {LAYOUTS[layout]['conv1'][0]}")
     stem = "imagenet" if kernel == LAYOUTS[layout]["conv1"][1] else "small"
-    widths = [
-        (
-            state[f"features.{i}.squeeze.weight"].shape[0],
-            state[f"features.{i}.expand1x1.weight"].shape[0],
-            state[f"features.{i}.expand3x3.weight"].shape[0],
-        )
-        for i in found
-    ]
+    widths = [tuple(state[f"features.{i}.{p}.weight"].shape[0] for p in parts) for i in found]
     has_shortcuts = any(k.endswith(".shortcut.weight") for k in state)
     return config_from_widths(
         widths,

@@ -69,8 +69,8 @@ def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
             return {k: f.get_tensor(k) for k in f.keys()}, metadata
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise SqueezeNetError(f"{path}: not a readable safetensors file ({exc})") from None
+    except (SafetensorError, OSError, ValueError, KeyError) as exc:  # a lying header: get_tensor can miss a listed key
+        raise SqueezeNetError(f"{path}: not a readable safetensors file ({exc.__class__.__name__}: {exc})") from None
 
 
 def _from_state(
