@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .compress.pipeline import CompressOptions, compress
 from .data.sources import TensorSource, build_source
 from .deploy.export import export
@@ -28,6 +30,7 @@ from .train.config import TrainConfig
 from .train.loop import train
 from .train.report import write_json
 from .utils.atomic import write_text
+from .utils.device import cpu_isa
 
 # Demo compression: the paper's density (3x3 expand filters at 33%, 1x1 dense), 5-bit shared
 # weights, one epoch of retraining (labels + distillation) after pruning and one of centroid
@@ -62,6 +65,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
         "train_seconds": summary["train_seconds"],
         "train_images_per_s": summary["images_per_s"],
         "epochs": len(summary["history"]),
+        "machine": f"{cpu_isa()}, {torch.get_num_threads()} threads, {summary['environment']['amp']} autocast",
     }
     loaded = load_model(weights)
     report["compression"] = _compress_stage(loaded, weights, source, out, quiet)
@@ -105,6 +109,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "# squeezenet demo report",
         "",
         f"{report['model']} trained on {report['dataset']}.",
+        f"Measured on this machine: {report.get('machine', 'not recorded')}.",
         "",
         "| measure | value |",
         "|---|---|",
