@@ -191,3 +191,11 @@ def test_version_and_help_texts(capsys):
     for name, command in build_parser()._subparsers._group_actions[0].choices.items():
         undocumented = [a.dest for a in command._actions if a.help is None and not isinstance(a, argparse._HelpAction)]
         assert not undocumented, (name, undocumented)
+
+
+def test_predict_writes_no_csv_when_no_image_can_be_read(capsys, tmp_path):
+    weights = tmp_path / "w.pth"
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), weights)
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    code, _, err = run(capsys, "predict", "--weights", weights, tmp_path / "bad.jpg", "--csv", tmp_path / "out.csv")
+    assert code == 2 and "bad.jpg: cannot read image" in err and not (tmp_path / "out.csv").exists()

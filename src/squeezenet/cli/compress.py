@@ -104,7 +104,7 @@ def add_diff(sub: Any) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     base, new = _read(args.base, ".sqz model"), _read(args.new, ".sqz model")
-    patch = make_patch(base, new)
+    patch = make_patch(base, new, (args.base, args.new))
     write_bytes(args.out, patch)
     print(f"wrote {args.out}: {len(patch):,} bytes to send instead of {len(new):,} ({len(new) / len(patch):.1f}x less)")
     return 0

@@ -61,7 +61,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise SqueezeNetError(f"no images found in {' '.join(args.paths)}")
     results = predict(loaded, files, args.top, pick_device(args.device), args.backend, args.calib_data, args.batch_size)
     good = [r for r in results if "top" in r]
-    if args.csv:
+    if args.csv and good:  # no file at all rather than a header with no rows
         write_text(args.csv, _csv(good, args.top))
     if args.json:
         emit(results)
@@ -73,7 +73,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for r in results:
         if "error" in r:
             print(f"squeezenet: error: {r['error']}", file=sys.stderr)
-    if args.csv:
+    if args.csv and good:
         note = f"; not read: {passed_over.skipped_note()}" if passed_over.skipped_note() else ""
         print(f"wrote {args.csv}: {len(good)} images{note}")
     return 0 if len(good) == len(results) and results else 2

@@ -281,5 +281,5 @@ def build_source(
         return TensorSource(train, val, classes, augment=augment)
     path = Path(data)
     if not path.is_dir():
-        raise SqueezeNetError(f"--data {data!r}: not 'fashion-mnist' and not a directory")
+        raise SqueezeNetError(f"{data!r}: not 'fashion-mnist' and not a directory of class folders")
     return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed)

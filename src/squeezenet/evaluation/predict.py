@@ -82,21 +82,21 @@ def eval_folder(
 
 def load_images(loaded: LoadedModel, paths: Sequence[str | Path]) -> torch.Tensor:
     """Decode and preprocess each image; any unreadable one is an error naming it."""
-    tensors = []
+    transform, tensors = loaded.preprocess.eval_transform(), []
     for path in paths:
-        tensor = _load_image(loaded, Path(path))
+        tensor = _load_image(loaded, Path(path), transform)
         if isinstance(tensor, str):
             raise SqueezeNetError(tensor)
         tensors.append(tensor)
     return torch.stack(tensors)
 
 
-def _load_image(loaded: LoadedModel, path: Path) -> torch.Tensor | str:
+def _load_image(loaded: LoadedModel, path: Path, transform: Any) -> torch.Tensor | str:
     """The preprocessed image, or a one-line reason it cannot be read."""
     if not path.is_file():
         return f"{path}: {'not a regular file' if path.exists() else 'no such image file'}"
     try:
-        return loaded.preprocess.eval_transform()(open_image(path, loaded.preprocess.mode, loaded.preprocess.decode_side))
+        return transform(open_image(path, loaded.preprocess.mode, loaded.preprocess.decode_side))
     except BAD_IMAGE_ERRORS as exc:
         return f"{path}: cannot read image ({exc.__class__.__name__})"
 
@@ -131,10 +131,10 @@ def predict(
     if top_k < 1 or batch_size < 1:
         raise SqueezeNetError(f"--top and --batch-size must be at least 1, got {top_k} and {batch_size}")
     run = make_runner(loaded, backend, calib_data, device)
-    names = loaded.classes
+    names, transform = loaded.classes, loaded.preprocess.eval_transform()
     results: list[dict[str, Any]] = []
     for start in range(0, len(paths), batch_size):
-        chunk = [(path, _load_image(loaded, Path(path))) for path in paths[start : start + batch_size]]
+        chunk = [(path, _load_image(loaded, Path(path), transform)) for path in paths[start : start + batch_size]]
         good = [(path, t) for path, t in chunk if not isinstance(t, str)]
         tops: dict[str, Any] = {}
         if good:

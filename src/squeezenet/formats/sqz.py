@@ -363,11 +363,11 @@ def layer_weight(layer: CodedLayer) -> torch.Tensor:
     return torch.from_numpy(np.where(layer.mask, layer.codebook[layer.index], np.float32(0)).astype(np.float32))
 
 
-def sections(data: bytes) -> list[bytes]:
+def sections(data: bytes, what: str = "file") -> list[bytes]:
     """A valid file cut into its parts, in file order (prefix with header; code tables; per layer
     codebook, index stream, [gap stream]; each uncoded tensor), less the closing CRC: the units
     an update patch copies, XORs or replaces. ``b"".join(parts)`` plus the CRC is the file."""
-    decode_coded(data)  # everything below relies on a file that decodes
+    decode_coded(data, what)  # everything below relies on a file that decodes
     hlen = PREFIX.unpack_from(data)[3]
     header = json.loads(zlib.decompress(data[PREFIX.size : PREFIX.size + hlen]))
     pos = PREFIX.size + hlen

@@ -42,9 +42,9 @@ COPY, XOR, DATA = 0, 1, 2
 MAX_BODY = sqz.MAX_FILE  # a rebuilt file is never larger than a .sqz may be
 
 
-def make_patch(base: bytes, new: bytes) -> bytes:
+def make_patch(base: bytes, new: bytes, names: tuple[str, str] = ("base model", "new model")) -> bytes:
     """The patch that turns ``base`` into ``new`` (both valid .sqz files)."""
-    old_parts, new_parts = sqz.sections(base), sqz.sections(new)
+    old_parts, new_parts = sqz.sections(base, names[0]), sqz.sections(new, names[1])
     where = {part: i for i, part in reversed(list(enumerate(old_parts)))}
     ops = [struct.pack("<I", len(new_parts))]
     for i, part in enumerate(new_parts):
