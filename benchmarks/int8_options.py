@@ -2,17 +2,16 @@
 
 import time
 
+import torch
 from _shared import require_shared
 
-from squeezenet.speed.timing import median, time_calls
 from squeezenet.deploy.onnx_export import to_onnx
-from squeezenet.deploy.quantize import Int8Options, quantize_int8
 from squeezenet.deploy.ort import ort_session, session_runner
+from squeezenet.deploy.quantize import Int8Options, quantize_int8
 from squeezenet.evaluation.accuracy import evaluate
 from squeezenet.evaluation.predict import folder_loader
 from squeezenet.formats.weights import load_model
-
-import torch
+from squeezenet.utils.timing import median, time_calls
 
 shared = require_shared()
 sample = shared / "imagenet-sample"

@@ -35,6 +35,19 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _no_python_sigchld_handler() -> Any:
+    """A DataLoader with workers installs a Python SIGCHLD handler for the rest of the process.
+    Once OpenVINO has run int8 on AMX, delivering that signal while a later test waits on a
+    subprocess killed the whole pytest process with SIGSEGV (SI_KERNEL: the kernel could not
+    write the signal frame) on the AVX-512/AMX machine; the CLI, which spawns nothing after
+    inference, never met it (see the README). Each test starts with the default disposition."""
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    yield
+
+
 def write_idx(path: Path, array: Any) -> None:
     """Write an IDX file (the MNIST format), gzipped."""
     import gzip

@@ -183,7 +183,7 @@ def test_version_and_help_texts(capsys):
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.strip() == f"squeezenet {__version__}"
     code, out, _ = run(capsys, "train", "--help")
-    assert code == 0 and "6fine-tuningwith--weights,10onfashion-mnist,68fromscratchonafolder" in "".join(out.split())
+    assert code == 0 and "6fine-tuningwith--weights,5onfashion-mnist,68fromscratchonafolder" in "".join(out.split())
     import argparse
 
     from squeezenet.cli import build_parser

@@ -83,4 +83,4 @@ def load_weights(args: argparse.Namespace) -> LoadedModel:
 
 def add_backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="torch", choices=BACKENDS, help="the engine that runs the model")
-    p.add_argument("--calib-data", help="unlabelled images to calibrate int8 (onnxruntime-int8)")
+    p.add_argument("--calib-data", help="unlabelled images to calibrate the int8 backends")

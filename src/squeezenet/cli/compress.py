@@ -31,8 +31,9 @@ def add_compress(sub: Any) -> None:
     p.add_argument("--rate-weight", type=float, default=1.0, help="entropy-constrained k-means: weight of code length "
                    "against error (0: plain k-means as Deep Compression, larger: smaller files)")  # fmt: skip
     p.add_argument("--train-data", help="labelled data: fashion-mnist or an ImageNet-layout folder")
-    p.add_argument("--epochs", type=int, default=0, help="retraining epochs after pruning (0: post-training only)")
-    p.add_argument("--finetune-epochs", type=int, help="centroid fine-tuning epochs after sharing (default: --epochs)")
+    p.add_argument("--epochs", type=float, default=0,
+                   help="retraining epochs after pruning, fractions allowed (0: post-training only)")
+    p.add_argument("--finetune-epochs", type=float, help="centroid fine-tuning epochs after sharing (default: --epochs)")
     p.add_argument("--prune-stages", type=int, default=1, help="iterative pruning: reach the density in N prune-retrain steps (cubic schedule)")
     p.add_argument("--lr", type=float, default=1e-4, help="retraining learning rate")
     p.add_argument("--batch-size", type=int, default=32, help="retraining batch")

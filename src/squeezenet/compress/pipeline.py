@@ -37,8 +37,8 @@ class CompressOptions:
     gap_bits: int = 8  # Deep Compression's position field for conv layers
     calib_data: str | Path | None = None  # unlabelled images: distillation
     train_data: str | None = None  # labelled: fashion-mnist or an ImageNet-layout folder
-    epochs: int = 0  # retraining after pruning
-    finetune_epochs: int | None = None  # centroid fine-tuning after weight sharing (None: same as epochs)
+    epochs: float = 0  # retraining after pruning; fractions are a share of an epoch's steps
+    finetune_epochs: float | None = None  # centroid fine-tuning after weight sharing (None: same as epochs)
     prune_stages: int = 1  # iterative pruning: reach the density in this many prune-retrain steps
     lr: float = 1e-4
     batch_size: int = 32
@@ -128,8 +128,8 @@ _BUDGET_ATTEMPTS = 6
 
 def _check_options(options: CompressOptions) -> None:
     finetune_epochs = options.epochs if options.finetune_epochs is None else options.finetune_epochs
-    if min(options.epochs, finetune_epochs) < 0:
-        raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they cannot be negative")
+    if not all(math.isfinite(e) and e >= 0 for e in (options.epochs, finetune_epochs)):
+        raise SqueezeNetError("--epochs and --finetune-epochs count epochs: they must be finite and not negative")
     if not (math.isfinite(options.rate_weight) and options.rate_weight >= 0):
         raise SqueezeNetError(f"--rate-weight weighs code length against error: it must be a finite number >= 0, got {options.rate_weight}")
     if options.prune_stages < 1:
@@ -151,7 +151,7 @@ def _retraining(loaded: LoadedModel, options: CompressOptions) -> _Retraining | 
         batches, n = labelled_batches(options.train_data, options.batch_size, options.seed, loaded)
     else:
         raise SqueezeNetError("--epochs and --finetune-epochs retrain on images: pass --calib-data or --train-data")
-    steps, finetune_steps = (e * math.ceil(n / options.batch_size) for e in (options.epochs, finetune_epochs))
+    steps, finetune_steps = (math.ceil(e * math.ceil(n / options.batch_size)) for e in (options.epochs, finetune_epochs))
     return _Retraining(batches, frozen_copy(loaded.model), steps, finetune_steps)
 
 
@@ -204,7 +204,7 @@ def _share_and_code(
     return data, sizes, state
 
 
-def default_density(epochs: int) -> str:
+def default_density(epochs: float) -> str:
     """Prune only what retraining can recover: post-training, the paper's 33% 3x3 density costs
     ~11 top-1 points on ImageNet v1.1 even with compensation (measured), so nothing is pruned."""
     return "paper" if epochs > 0 else "dense"

@@ -23,6 +23,7 @@ from ..data.sources import build_source, mix_seed
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel, imagenet_classes
 from ..formats.preprocess import Preprocess
+from ..train.loop import autocast_dtype
 from ..utils.progress import progress_off
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]
@@ -77,15 +78,20 @@ def retrain(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / max(1, steps))
+    # as in training: bf16 where the CPU computes it natively, channels-last activations
+    dtype = autocast_dtype(torch.device("cpu"), "auto")
     model.train()
     for step in tqdm(range(steps), desc=desc, unit="step", disable=progress_off(not progress), leave=False):
         torch.manual_seed(mix_seed(step, 7))
         x, y = next(batches)
-        logits = model(x)
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            logits = model(x).float()
+            if teacher is not None:
+                with torch.no_grad():
+                    target = F.softmax(teacher(x).float() / temperature, dim=1)
         losses = [] if y is None else [F.cross_entropy(logits, y)]
         if teacher is not None:
-            with torch.no_grad():
-                target = F.softmax(teacher(x) / temperature, dim=1)
             kl = F.kl_div(F.log_softmax(logits / temperature, dim=1), target, reduction="batchmean")
             losses.append(kl * temperature**2)
         loss = sum(losses) / len(losses)

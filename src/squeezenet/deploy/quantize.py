@@ -20,6 +20,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..data.images import calibration_tensor
 from ..formats.preprocess import Preprocess
+from ..utils.device import has_vnni
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Int8Options:
     quant_format: str = "QDQ"  # QDQ | QOperator
     per_channel: bool = True
     calibrate_method: str = "MinMax"  # MinMax | Entropy | Percentile
-    reduce_range: bool = field(default_factory=lambda: not torch.cpu._is_vnni_supported())  # 7-bit weights avoid u8s8 overflow on AVX2
+    reduce_range: bool = field(default_factory=lambda: not has_vnni())  # 7-bit weights avoid u8s8 overflow on AVX2
     max_images: int = 256
 
 
@@ -42,11 +43,16 @@ class _Reader(CalibrationDataReader):
         return next(self._batches, None)
 
 
+def calibration_images(calib: str | Path | torch.Tensor, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
+    """Calibration batch from a folder of unlabelled images, or an already preprocessed batch."""
+    return calib[:max_images] if isinstance(calib, torch.Tensor) else calibration_tensor(calib, preprocess, max_images)
+
+
 def quantize_int8(
     proto: onnx.ModelProto, preprocess: Preprocess, calib: str | Path | torch.Tensor, options: Int8Options = Int8Options()
 ) -> bytes:
     """int8 ONNX bytes; ``calib`` is a folder of unlabelled images or an already preprocessed batch."""
-    images = calib[: options.max_images] if isinstance(calib, torch.Tensor) else calibration_tensor(calib, preprocess, options.max_images)
+    images = calibration_images(calib, preprocess, options.max_images)
     with tempfile.TemporaryDirectory() as tmp:
         fp32, prepped, int8 = (Path(tmp) / n for n in ("fp32.onnx", "prep.onnx", "int8.onnx"))
         onnx.save(proto, fp32)

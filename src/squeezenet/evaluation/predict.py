@@ -116,7 +116,39 @@ def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], Walk]:
     return files, passed
 
 
-@torch.no_grad()
+class Predictor:
+    """Files to top-k classes: the engine and transform are built once, then each call decodes,
+    preprocesses and runs its images (what ``predict`` does per batch, and what the end-to-end
+    latency benchmark times)."""
+
+    def __init__(
+        self, loaded: LoadedModel, backend: str = "torch", calib_data: str | Path | None = None,
+        device: torch.device = torch.device("cpu"), top_k: int = 5,
+    ) -> None:  # fmt: skip
+        if top_k < 1:
+            raise SqueezeNetError(f"--top must be at least 1, got {top_k}")
+        self.loaded, self.top_k = loaded, top_k
+        self.run = make_runner(loaded, backend, calib_data, device)
+        self.transform = loaded.preprocess.eval_transform()
+
+    @torch.no_grad()
+    def __call__(self, paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+        names = self.loaded.classes
+        chunk = [(path, _load_image(self.loaded, Path(path), self.transform)) for path in paths]
+        good = [(path, t) for path, t in chunk if not isinstance(t, str)]
+        tops: dict[str, Any] = {}
+        if good:
+            probs = torch.softmax(self.run(torch.stack([t for _, t in good])).float(), dim=1)
+            values, indices = probs.topk(min(self.top_k, probs.shape[1]), dim=1)
+            for (path, _), vals, idxs in zip(good, values, indices):
+                tops[str(path)] = [
+                    {"index": int(i), "label": names[int(i)] if names else str(int(i)), "probability": float(p)}
+                    for p, i in zip(vals, idxs)
+                ]  # fmt: skip
+        return [{"image": str(path), "top": tops[str(path)]} if not isinstance(t, str) else {"image": str(path), "error": t}
+                for path, t in chunk]  # fmt: skip
+
+
 def predict(
     loaded: LoadedModel,
     paths: Sequence[str | Path],
@@ -130,21 +162,5 @@ def predict(
     batches. An unreadable image gets an ``error`` entry instead of stopping the others."""
     if top_k < 1 or batch_size < 1:
         raise SqueezeNetError(f"--top and --batch-size must be at least 1, got {top_k} and {batch_size}")
-    run = make_runner(loaded, backend, calib_data, device)
-    names, transform = loaded.classes, loaded.preprocess.eval_transform()
-    results: list[dict[str, Any]] = []
-    for start in range(0, len(paths), batch_size):
-        chunk = [(path, _load_image(loaded, Path(path), transform)) for path in paths[start : start + batch_size]]
-        good = [(path, t) for path, t in chunk if not isinstance(t, str)]
-        tops: dict[str, Any] = {}
-        if good:
-            probs = torch.softmax(run(torch.stack([t for _, t in good])).float(), dim=1)
-            values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
-            for (path, _), vals, idxs in zip(good, values, indices):
-                tops[str(path)] = [
-                    {"index": int(i), "label": names[int(i)] if names else str(int(i)), "probability": float(p)}
-                    for p, i in zip(vals, idxs)
-                ]  # fmt: skip
-        results += [{"image": str(path), "top": tops[str(path)]} if not isinstance(t, str) else {"image": str(path), "error": t}
-                    for path, t in chunk]  # fmt: skip
-    return results
+    predictor = Predictor(loaded, backend, calib_data, device, top_k)
+    return [r for start in range(0, len(paths), batch_size) for r in predictor(paths[start : start + batch_size])]

@@ -15,7 +15,7 @@ from ..deploy.runtime import BACKENDS, make_runner
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..models.summary import summarize
-from .timing import median, percentile, time_calls
+from ..utils.timing import median, percentile, time_calls
 
 
 def bench_inference(

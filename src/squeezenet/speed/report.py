@@ -11,11 +11,19 @@ def format_results(results: dict[str, Any]) -> str:
         from .inference import format_inference
 
         lines.append(format_inference(results["inference"]))
+    if "peers" in results:
+        from .peers import format_peers
+
+        lines.append(format_peers(results["peers"]))
+    if "predict" in results:
+        from .endtoend import format_predict
+
+        lines.append(format_predict(results["predict"]))
     if "train" in results:
         t = results["train"]
         lines += [
             f"training throughput, {t['arch']} at {t['input_size']} px, batch {t['batch_size']} "
-            f"({t['cpu_capability']}, {t['threads']} threads, amp {t['ours_amp']}):",
+            f"({t['isa']}, {t['threads']} threads, amp {t['ours_amp']}):",
             f"  plain eager fp32 loop   {t['baseline_images_per_s']:8.0f} images/s   1.00x",
             f"  squeezenet train loop   {t['ours_images_per_s']:8.0f} images/s   {t['ratio']:.2f}x",
         ]

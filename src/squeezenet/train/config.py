@@ -23,11 +23,14 @@ PAPER_RECIPE: dict[str, Any] = {
 # Small datasets (Fashion-MNIST). SqueezeNet has no batch norm and its last ReLU sits on the
 # logits: SGD at the ImageNet lr zeroes every logit within a few steps and the loss stays at
 # ln(10). AdamW with warm-up, gradient-norm clipping and the same linear decay converges every
-# time. Measured on Fashion-MNIST (2 CPU cores): augmentation (shift +-2 px, flip) cost 3 points
-# at epoch 3 of a short schedule, so it is off by default here.
+# time. Sized for a five-minute demo on two cores: 5 epochs. Measured test top-1 after 5 epochs
+# (AVX-512 bf16 machine): batch 128 at lr 3e-3 with label smoothing 0.1, 91.22%; batch 256 at
+# 4e-3, 91.11%; the same with augmentation (shift +-2 px, flip), 86.17% at epoch 3 against
+# 89.07% without (off by default: too few epochs to pay). The earlier 10 epochs of batch 64 at
+# 2e-3 reached 92.41% in 524 s of training.
 SMALL_RECIPE: dict[str, Any] = {
-    "optimizer": "adamw", "lr": 0.002, "momentum": 0.9, "weight_decay": 0.05, "batch_size": 64, "warmup_epochs": 0.3,
-    "epochs": 10, "label_smoothing": 0.0, "grad_clip": 1.0, "augment": False,
+    "optimizer": "adamw", "lr": 0.003, "momentum": 0.9, "weight_decay": 0.05, "batch_size": 128, "warmup_epochs": 0.3,
+    "epochs": 5, "label_smoothing": 0.1, "grad_clip": 1.0, "augment": False,
 }  # fmt: skip
 
 

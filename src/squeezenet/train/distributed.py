@@ -91,9 +91,15 @@ class GlobalBatchDropout(nn.Module):
     ``nn.Dropout`` draws a mask for the local batch from each rank's own stream, so N processes
     train a different model than one process on the same global batches. Drawing the global
     mask from a seed every rank shares (the loop re-seeds before each step) and taking rows
-    ``rank * b .. (rank + 1) * b`` gives every world size the same masks; with one process the
-    values equal ``nn.Dropout``'s bit for bit (same seed, same shape, same memory format, and the
-    batch is the outermost dimension in both NCHW and channels-last order).
+    ``rank * b .. (rank + 1) * b`` gives every world size the same masks (the batch is the
+    outermost dimension in both NCHW and channels-last order).
+
+    Hand-written rather than ``nn.Dropout`` for speed as well: the CPU generator draws one number
+    at a time, and ``bernoulli_`` draws one per element (25 ms for SqueezeNet's 2M-element mask
+    at batch 256: 15% of a bf16 training step). Here each 64-bit draw gives eight random bytes,
+    and a byte below ``keep`` keeps its element: 8x fewer draws (3.5 ms), keep probability in
+    steps of 1/256 (exact for the 0.5 of every SqueezeNet), scaled by 256/keep so the expected
+    activation is unchanged.
     """
 
     def __init__(self, p: float, rank: int = 0, world_size: int = 1) -> None:
@@ -101,13 +107,19 @@ class GlobalBatchDropout(nn.Module):
         self.p, self.rank, self.world_size = p, rank, world_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0:
+        keep = round(256 * (1 - self.p))
+        if not self.training or keep == 256:
             return x
-        b = x.shape[0]
+        if keep == 0:
+            return x * 0
+        b, n = x.shape[0], self.world_size * x.numel()
+        words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 8),), dtype=torch.int64, device=x.device)
+        noise = (words.view(torch.uint8)[:n] < keep).to(x.dtype).mul_(256 / keep)
         channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        noise = torch.empty((self.world_size * b, *x.shape[1:]), dtype=x.dtype, device=x.device, memory_format=fmt)
-        noise.bernoulli_(1 - self.p).div_(1 - self.p)
+        if channels_last:  # fill in memory order, so the mask has x's strides
+            noise = noise.view(self.world_size * b, x.shape[2], x.shape[3], x.shape[1]).permute(0, 3, 1, 2)
+        else:
+            noise = noise.view(self.world_size * b, *x.shape[1:])
         return x * noise[self.rank * b : (self.rank + 1) * b]
 
 

@@ -62,10 +62,11 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
 
 def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
     """``params``: the model's parameters, or groups with their own learning rates."""
+    # fused: one kernel per step for all parameters instead of a loop of small ops (CPU and CUDA)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=True)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     raise SqueezeNetError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
 
 

@@ -19,6 +19,11 @@ def pick_device(name: str | None = None) -> torch.device:
     return device
 
 
+def has_vnni() -> bool:
+    """AVX-512 VNNI (or AVX-VNNI): int8 dot products without the 16-bit saturation of AVX2's."""
+    return bool(torch.cpu._is_vnni_supported())
+
+
 def cpu_isa() -> str:
     """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``."""
     features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),

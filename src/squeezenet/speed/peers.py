@@ -1,0 +1,120 @@
+"""The peer table: what a user would run instead of us, each with its own library's defaults,
+beside our engines, in one run on this CPU (images/s at a batch, batch-1 latency, top-1).
+
+Peers, as their documentation sets them up: torch eager and ``torch.compile``; ONNX Runtime on
+our fp32 ONNX file and on ``quantize_static``'s defaults; OpenVINO compiling our ONNX file with
+its defaults (which run bf16 on CPUs that have it), running our int8 ONNX file, and running
+NNCF's default post-training quantization. Ours: every engine ``export`` can write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import openvino as ov
+import torch
+from onnxruntime.quantization import CalibrationDataReader, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from ..deploy.onnx_export import to_onnx
+from ..deploy.openvino import from_onnx
+from ..deploy.ort import Runner, ort_session, session_runner
+from ..deploy.quantize import calibration_images
+from ..deploy.runtime import ENGINES, build_engine, torch_runner
+from ..evaluation.accuracy import evaluate
+from ..formats.loaded import LoadedModel
+from ..utils.device import cpu_isa
+from ..utils.timing import median, time_calls
+
+
+class _Batches(CalibrationDataReader):
+    def __init__(self, images: torch.Tensor, name: str) -> None:
+        self._it = iter([{name: images[i : i + 1].numpy()} for i in range(len(images))])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+
+def _ort_default_int8(proto: onnx.ModelProto, calib: torch.Tensor) -> bytes:
+    """``quantize_static`` with nothing but its required arguments, after its pre-processing step."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, prepped, int8 = (str(Path(tmp) / n) for n in ("fp32.onnx", "prep.onnx", "int8.onnx"))
+        onnx.save(proto, fp32)
+        quant_pre_process(fp32, prepped, skip_symbolic_shape=True)
+        quantize_static(prepped, int8, _Batches(calib, proto.graph.input[0].name))
+        return Path(int8).read_bytes()
+
+
+def _ov_default(model: ov.Model) -> Runner:
+    """OpenVINO's defaults: ``compile_model(model, "CPU")``, one request, inputs copied."""
+    request = ov.Core().compile_model(model, "CPU").create_infer_request()
+    return lambda x: torch.from_numpy(request.infer([x.numpy()])[0].copy())
+
+
+def _nncf_default(model: ov.Model, calib: torch.Tensor) -> ov.Model:
+    import nncf
+
+    return nncf.quantize(model, nncf.Dataset([calib[i : i + 1].numpy() for i in range(len(calib))]))
+
+
+def peer_runners(loaded: LoadedModel, calib: torch.Tensor) -> dict[str, Callable[[], Runner]]:
+    """Name -> builder of each peer (built one at a time, so each is timed alone)."""
+    proto = to_onnx(loaded)
+    ours_int8 = build_engine(loaded, "onnxruntime-int8", calib, proto).graph
+    return {
+        "torch eager fp32": lambda: torch_runner(loaded.model),
+        "torch.compile": lambda: torch_runner(torch.compile(loaded.model.eval())),
+        "onnxruntime fp32": lambda: session_runner(ort_session(proto.SerializeToString())),
+        "onnxruntime int8, quantize_static defaults": lambda: session_runner(ort_session(_ort_default_int8(proto, calib))),
+        "openvino defaults, our ONNX file": lambda: _ov_default(from_onnx(proto)),
+        "openvino defaults, our int8 ONNX file": lambda: _ov_default(from_onnx(onnx.load_from_string(ours_int8))),
+        "openvino int8, NNCF defaults": lambda: _ov_default(_nncf_default(from_onnx(proto), calib)),
+        **{f"ours: {b}": (lambda b=b: build_engine(loaded, b, calib, proto).runner()) for b in ENGINES},
+    }
+
+
+def bench_peers(
+    loaded: LoadedModel, calib_data: str | Path | torch.Tensor, val_batches: Callable[[], Any] | None = None,
+    batch_size: int = 32, repeats: int = 20, latency_repeats: int = 200,
+) -> dict[str, Any]:  # fmt: skip
+    """Every peer and our engines on the same inputs; top-1 on ``val_batches()`` when given."""
+    calib = calibration_images(calib_data, loaded.preprocess)
+    g = torch.Generator().manual_seed(0)
+    batch = torch.randn(batch_size, loaded.config.in_channels, loaded.preprocess.crop, loaded.preprocess.crop, generator=g)
+    single = batch[:1].contiguous()
+    rows = []
+    for name, build in peer_runners(loaded, calib).items():
+        with contextlib.redirect_stdout(sys.stderr):  # the quantizers print progress; stdout may carry --json
+            run = build()
+        throughput = median(time_calls(lambda: run(batch), repeats, warmup=5))
+        latency = median(time_calls(lambda: run(single), latency_repeats, warmup=20))
+        row = {"engine": name, "images_per_s": batch_size / throughput, "latency_ms_bs1": 1000 * latency}
+        if val_batches is not None:
+            row["top1"] = evaluate(run, val_batches(), progress=False).top1
+        rows.append(row)
+    peers = [r for r in rows if not r["engine"].startswith("ours")]
+    best_peer = max(peers, key=lambda r: r["images_per_s"])
+    for r in rows:
+        r["vs_fastest_peer"] = r["images_per_s"] / best_peer["images_per_s"]
+    return {"isa": cpu_isa(), "threads": torch.get_num_threads(), "batch_size": batch_size,
+            "input_size": loaded.preprocess.crop, "fastest_peer": best_peer["engine"], "rows": rows}  # fmt: skip
+
+
+def format_peers(report: dict[str, Any]) -> str:
+    has_top1 = any("top1" in r for r in report["rows"])
+    lines = [
+        f"engines at {report['input_size']} px on {report['isa']}, {report['threads']} threads "
+        f"(images/s at batch {report['batch_size']}; ratio to the fastest peer, {report['fastest_peer']})",
+        f"  {'engine':<44} {'images/s':>9} {'ratio':>7} {'bs1 ms':>7}" + (f" {'top-1':>7}" if has_top1 else ""),
+    ]
+    for r in report["rows"]:
+        top1 = f" {r['top1']:>6.2f}%" if "top1" in r else ""
+        lines.append(f"  {r['engine']:<44} {r['images_per_s']:>9.0f} {r['vs_fastest_peer']:>6.2f}x {r['latency_ms_bs1']:>7.2f}{top1}")
+    return "\n".join(lines)
