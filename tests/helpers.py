@@ -28,3 +28,27 @@ def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def int8_fidelity(shared: object, backend: str) -> tuple[float, float, float, float]:
+    """ImageNet v1.1 on the 250 ``val/`` images, fp32 against ``backend`` calibrated on ``calib/``:
+    (top-1 agreement, KL to fp32, fp32 top-1 %, int8 top-1 %)."""
+    from pathlib import Path
+
+    import torch
+
+    from squeezenet.deploy.runtime import make_runner
+    from squeezenet.evaluation.predict import folder_loader
+    from squeezenet.formats.weights import load_model
+
+    sample = Path(shared) / "imagenet-sample"
+    loaded = load_model(Path(shared) / "weights" / "squeezenet1_1-imagenet.pth")
+    batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
+    images, labels = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    with torch.no_grad():
+        fp32 = loaded.model(images)
+    int8 = make_runner(loaded, backend, sample / "calib")(images)
+    agreement = float((int8.argmax(1) == fp32.argmax(1)).float().mean())
+    kl = float(torch.nn.functional.kl_div(int8.log_softmax(1), fp32.log_softmax(1), log_target=True, reduction="batchmean"))
+    fp32_top1, int8_top1 = (float((x.argmax(1) == labels).float().mean()) * 100 for x in (fp32, int8))
+    return agreement, kl, fp32_top1, int8_top1

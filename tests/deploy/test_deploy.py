@@ -4,6 +4,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from helpers import int8_fidelity
 from helpers import run_cli as run
 
 from squeezenet.deploy.footprint import footprint
@@ -60,21 +61,9 @@ def test_int8_follows_fp32_on_every_isa(shared, imagenet_weights):
     AVX2, -0.8 on AVX-512 VNNI): label noise at 0.4 points an image. What holds on every ISA
     is fidelity to fp32, asserted here: the same top-1 class on >= 93% of the images (94.4%
     AVX2, 95.2% VNNI), a small KL divergence, and top-1 within 3 images."""
-    from squeezenet.deploy.runtime import make_runner
-    from squeezenet.evaluation.predict import folder_loader
-
-    sample = shared / "imagenet-sample"
-    loaded = load_model(imagenet_weights)
-    batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
-    images, labels = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-    with torch.no_grad():
-        fp32 = loaded.model(images)
-    int8 = make_runner(loaded, "onnxruntime-int8", sample / "calib")(images)
-    agreement = float((int8.argmax(1) == fp32.argmax(1)).float().mean())
-    kl = float(torch.nn.functional.kl_div(int8.log_softmax(1), fp32.log_softmax(1), log_target=True, reduction="batchmean"))
-    top1 = [float((x.argmax(1) == labels).float().mean()) * 100 for x in (fp32, int8)]
+    agreement, kl, fp32, int8 = int8_fidelity(shared, "onnxruntime-int8")
     assert agreement >= 0.93 and kl < 0.03, (agreement, kl)
-    assert top1[1] >= top1[0] - 1.2, top1
+    assert int8 >= fp32 - 1.2, (fp32, int8)
 
 
 def test_predict_on_onnxruntime_matches_torch(capsys, small_weights, tmp_path):

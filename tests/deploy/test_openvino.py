@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -93,21 +94,10 @@ def test_predict_and_eval_run_on_openvino(tmp_path, capsys, small_weights, calib
 
 
 _FIDELITY = """
-import sys, torch
-from pathlib import Path
-from squeezenet.deploy.runtime import make_runner
-from squeezenet.evaluation.predict import folder_loader
-from squeezenet.formats.weights import load_model
-sample = Path(sys.argv[1]) / "imagenet-sample"
-loaded = load_model(Path(sys.argv[1]) / "weights" / "squeezenet1_1-imagenet.pth")
-batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
-images, labels = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-with torch.no_grad():
-    fp32 = loaded.model(images)
-int8 = make_runner(loaded, "openvino-int8", sample / "calib")(images)
-agreement = float((int8.argmax(1) == fp32.argmax(1)).float().mean())
-kl = float(torch.nn.functional.kl_div(int8.log_softmax(1), fp32.log_softmax(1), log_target=True, reduction="batchmean"))
-print(agreement, kl, *[float((x.argmax(1) == labels).float().mean()) * 100 for x in (fp32, int8)])
+import sys
+sys.path.insert(0, sys.argv[2])
+from helpers import int8_fidelity
+print(*int8_fidelity(sys.argv[1], "openvino-int8"))
 """
 
 
@@ -119,7 +109,7 @@ def test_openvino_int8_follows_fp32_on_native_and_avx2_kernels(shared, isa):
     agreement 95.6% / KL 0.009 (AVX-512 VNNI + AMX), 96.0% / 0.012 (AVX2 kernels); top-1 64.00
     and 63.60 against fp32's 64.40 on the 250 images."""
     env = {**os.environ, **({"ONEDNN_MAX_CPU_ISA": "AVX2"} if isa == "AVX2" else {})}
-    done = subprocess.run([sys.executable, "-c", _FIDELITY, str(shared)], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", _FIDELITY, str(shared), str(Path(__file__).parents[1])], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     agreement, kl, fp32, int8 = map(float, done.stdout.split()[-4:])
     assert agreement >= 0.93 and kl < 0.03, (agreement, kl)
