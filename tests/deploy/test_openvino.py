@@ -130,3 +130,9 @@ def test_bench_peers_and_predict_latency(capsys, small_weights, calib):
     assert all(r["end_to_end_ms"] > r["model_ms"] > 0 for r in predict["rows"]) and predict["decode_ms"] > 0
     code, _, err = run(capsys, "bench", "--peers", "--weights", small_weights)
     assert code == 2 and "--calib-data" in err
+    (calib / "bad.jpg").write_bytes(b"not a jpeg")
+    for image, reason in ((calib / "bad.jpg", "cannot read image"), (calib / "absent.jpg", "no such image file")):
+        code, _, err = run(capsys, "bench", "--predict", image, "--weights", small_weights)
+        assert code == 2 and reason in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "bench", "--val-data", calib, "--weights", small_weights)
+    assert code == 2 and "add --peers" in err

@@ -81,12 +81,12 @@ def add_bench(sub: Any) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if not (args.backends or args.peers or args.predict or args.train or args.allreduce):
-        raise SqueezeNetError("choose what to measure: --backends LIST, --peers, --predict IMAGE, --train and/or --allreduce")
     if args.peers and not args.calib_data:
         raise SqueezeNetError("--peers needs --calib-data DIR: the int8 engines calibrate on it")
     if args.val_data and not args.peers:
         raise SqueezeNetError("--val-data gives the top-1 column of --peers; add --peers")
+    if not (args.backends or args.peers or args.predict or args.train or args.allreduce):
+        raise SqueezeNetError("choose what to measure: --backends LIST, --peers, --predict IMAGE, --train and/or --allreduce")
     results: dict[str, Any] = {}
     if args.backends or args.peers or args.predict:
         args.device = "cpu"

@@ -14,7 +14,7 @@ import torch
 
 from ..data.images import open_image
 from ..errors import SqueezeNetError
-from ..evaluation.predict import Predictor
+from ..evaluation.predict import Predictor, load_images
 from ..formats.loaded import LoadedModel
 from ..utils.device import cpu_isa
 from ..utils.timing import median, time_calls
@@ -25,6 +25,7 @@ def bench_predict(
     repeats: int = 100,
 ) -> dict[str, Any]:  # fmt: skip
     """Milliseconds per stage and in all, per backend, for one image file."""
+    load_images(loaded, [image])  # an unreadable file is a one-line error before anything is timed
     pre = loaded.preprocess
     ms = lambda fn: 1000 * median(time_calls(fn, repeats, warmup=10))  # noqa: E731 - a local shorthand
     decoded = open_image(image, pre.mode, pre.decode_side)
