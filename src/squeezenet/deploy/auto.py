@@ -20,7 +20,7 @@ from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..utils.device import cpu_isa
 from ..utils.timing import median, time_calls
-from .onnx_export import to_onnx
+from .onnx_export import example_input, to_onnx
 from .quantize import calibration_images
 from .runtime import ENGINES, INT8_BACKENDS, Engine, build_engine
 
@@ -48,7 +48,7 @@ def choose_engine(
     with torch.no_grad():
         reference = loaded.model.eval()(held_out).argmax(1) if held_out is not None else None
     backends = [b for b in ENGINES if calib is not None or b not in INT8_BACKENDS]
-    batch = (held_out if held_out is not None else torch.randn(1, *proto_shape(loaded)))[:1].repeat(batch_size, 1, 1, 1)
+    batch = (held_out[:1] if held_out is not None else example_input(loaded)).repeat(batch_size, 1, 1, 1)
     engines, candidates = {}, []
     for backend in backends:
         engine = build_engine(loaded, backend, calib, proto)
@@ -69,10 +69,6 @@ def choose_engine(
         reason += "; int8 not tried (no --calib-data)"
     return engines[best.backend], {"chosen": best.backend, "reason": reason, "batch_size": batch_size,
                                    "isa": cpu_isa(), "candidates": [c.to_dict() for c in candidates]}  # fmt: skip
-
-
-def proto_shape(loaded: LoadedModel) -> tuple[int, int, int]:
-    return loaded.config.in_channels, loaded.preprocess.crop, loaded.preprocess.crop
 
 
 def _split(loaded: LoadedModel, calib_data: str | Path | torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:

@@ -15,7 +15,7 @@ from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from .auto import MAX_DISAGREEMENT, choose_engine
 from .onnx_export import MAX_LOGIT_DIFF, example_input, export_onnx
-from .runtime import Engine, build_engine
+from .runtime import SUFFIX, Engine, build_engine
 
 FORMATS = ("onnx", "openvino", "auto")
 _ENGINE = {"onnx": "onnxruntime", "openvino": "openvino"}  # format -> the engine family that runs it
@@ -35,7 +35,7 @@ def export(
         engine, choice = choose_engine(loaded, calib_data, batch_size, max_disagreement)
         return {**_write(loaded, engine, Path(out).with_suffix(engine.suffix)), "auto": choice}
     backend = _ENGINE[format] + ("-int8" if int8 else "")
-    suffix = Engine(backend, b"").suffix
+    suffix = SUFFIX[_ENGINE[format]]
     if Path(out).suffix.lower() != suffix:
         raise SqueezeNetError(f"{out}: the output of --format {format} must end in {suffix}")
     if int8 and calib_data is None:

@@ -41,18 +41,12 @@ from .ort import Runner
 RT_INFO_KEY = "squeezenet"  # rt_info section holding the ONNX metadata (config, preprocess, classes)
 
 
-def _core() -> ov.Core:
-    core = ov.Core()
-    core.set_property("CPU", {"ENABLE_MMAP": False})  # an IR read into memory, not a mapping of a file we may replace
-    return core
-
-
 def from_onnx(proto: onnx.ModelProto) -> ov.Model:
     """An OpenVINO model of ``proto``, its metadata carried into rt_info."""
     with tempfile.TemporaryDirectory() as tmp:  # read_model reads ONNX from a path
         path = Path(tmp) / "model.onnx"
         onnx.save(proto, path)
-        model = _core().read_model(str(path))
+        model = ov.Core().read_model(str(path))
     for prop in proto.metadata_props:
         model.set_rt_info(prop.value, [RT_INFO_KEY, prop.key])
     return model
@@ -99,7 +93,7 @@ def compile_model(model: ov.Model, precision: str | None = "f32", threads: int |
     if precision:
         config["INFERENCE_PRECISION_HINT"] = precision
     try:
-        return _core().compile_model(model, "CPU", config)
+        return ov.Core().compile_model(model, "CPU", config)
     except RuntimeError as exc:
         raise SqueezeNetError(f"OpenVINO cannot compile the model: {str(exc).strip().splitlines()[0][:200]}") from None
 
@@ -142,6 +136,6 @@ def save_ir(model: ov.Model, out: Path) -> int:
 
 def read_ir(path: str | Path) -> ov.Model:
     try:
-        return _core().read_model(str(path))
+        return ov.Core().read_model(str(path))
     except RuntimeError as exc:
         raise SqueezeNetError(f"{path}: OpenVINO cannot read it: {str(exc).strip().splitlines()[0][:200]}") from None

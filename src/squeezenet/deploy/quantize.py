@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -52,22 +53,22 @@ def quantize_int8(
     proto: onnx.ModelProto, preprocess: Preprocess, calib: str | Path | torch.Tensor, options: Int8Options = Int8Options()
 ) -> bytes:
     """int8 ONNX bytes; ``calib`` is a folder of unlabelled images or an already preprocessed batch."""
-    images = calibration_images(calib, preprocess, options.max_images)
+    return static_int8(
+        proto, calibration_images(calib, preprocess, options.max_images),
+        quant_format=QuantFormat.QDQ if options.quant_format == "QDQ" else QuantFormat.QOperator,
+        per_channel=options.per_channel, reduce_range=options.reduce_range, activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8, calibrate_method=getattr(CalibrationMethod, options.calibrate_method),
+    )  # fmt: skip
+
+
+def static_int8(proto: onnx.ModelProto, images: torch.Tensor, **options: Any) -> bytes:
+    """ONNX Runtime's pre-processing and ``quantize_static`` with ``options`` (none: the library's
+    defaults, as the peer table runs them); our metadata carried over."""
     with tempfile.TemporaryDirectory() as tmp:
         fp32, prepped, int8 = (Path(tmp) / n for n in ("fp32.onnx", "prep.onnx", "int8.onnx"))
         onnx.save(proto, fp32)
         quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
-        quantize_static(
-            str(prepped),
-            str(int8),
-            _Reader(images, proto.graph.input[0].name),
-            quant_format=QuantFormat.QDQ if options.quant_format == "QDQ" else QuantFormat.QOperator,
-            per_channel=options.per_channel,
-            reduce_range=options.reduce_range,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=getattr(CalibrationMethod, options.calibrate_method),
-        )
+        quantize_static(str(prepped), str(int8), _Reader(images, proto.graph.input[0].name), **options)
         quantized = onnx.load(str(int8))
         onnx.helper.set_model_props(quantized, {p.key: p.value for p in proto.metadata_props})
         return quantized.SerializeToString()
