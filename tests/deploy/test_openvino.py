@@ -36,7 +36,7 @@ def calib(tmp_path):
 
 
 def test_openvino_ir_carries_metadata_and_matches_pytorch_at_any_batch(tmp_path, capsys, small_weights):
-    out = tmp_path / "m.xml"
+    out = tmp_path / "new" / "folder" / "m.xml"  # made, as for every other output
     code, stdout, err = run(capsys, "export", "--weights", small_weights, "--format", "openvino", "--out", out, "--json")
     assert code == 0, err
     report = json.loads(stdout)
@@ -50,7 +50,7 @@ def test_openvino_ir_carries_metadata_and_matches_pytorch_at_any_batch(tmp_path,
         x = torch.randn(batch, 3, 224, 224)
         with torch.no_grad():
             assert (run_ir(x) - loaded.model(x)).abs().max() < 1e-3
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(out.parent.glob(".*.tmp")) and sorted(p.name for p in out.parent.iterdir()) == ["m.bin", "m.xml"]
 
 
 def test_openvino_export_refuses_wrong_suffix_and_auto_with_int8(tmp_path, capsys, small_weights):

@@ -19,6 +19,7 @@ import torch
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..utils.atomic import write_bytes
+from .fuse import fuse_expands
 from .ort import ort_session
 
 OPSET = 18
@@ -32,9 +33,11 @@ def example_input(loaded: LoadedModel, batch: int = 1, seed: int = 0) -> torch.T
     return torch.randn(batch, loaded.config.in_channels, crop, crop, generator=g)
 
 
-def to_onnx(loaded: LoadedModel) -> onnx.ModelProto:
-    """Export with torch.export (the supported exporter) and attach our metadata."""
-    model = loaded.model.eval().to("cpu")
+def to_onnx(loaded: LoadedModel, fuse: bool = False) -> onnx.ModelProto:
+    """Export with torch.export (the supported exporter) and attach our metadata. ``fuse``: each
+    Fire module's expand convolutions as one (``deploy.fuse``; the same function, recorded as
+    the ``graph`` metadata entry)."""
+    model = fuse_expands(loaded.model) if fuse else loaded.model.eval().to("cpu")
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints progress lines
         program = torch.onnx.export(
             model,
@@ -50,6 +53,8 @@ def to_onnx(loaded: LoadedModel) -> onnx.ModelProto:
     meta = {"squeezenet_config": loaded.config.to_json(), "preprocess": loaded.preprocess.to_json()}
     if loaded.classes:
         meta["classes"] = json.dumps(loaded.classes)
+    if fuse:
+        meta["graph"] = "fire expands fused"
     onnx.helper.set_model_props(proto, meta)
     return proto
 

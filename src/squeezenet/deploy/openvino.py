@@ -15,6 +15,8 @@ Choices made here, each for a measured reason:
   layer. OpenVINO's AVX2 kernels need no 7-bit weights, unlike ONNX Runtime's (``reduce_range``);
 - ``openvino-int8`` leaves the float parts (the network's input and output layers around the
   int8 convolutions) at the plugin's precision: bf16 where the CPU has it natively;
+- on CPUs with AMX, int8 quantizes the graph whose Fire expand convolutions are fused into
+  one (``deploy/fuse.py``: faster there, slower on VNNI and AVX2 kernels, measured on each);
 - one stream with every core, each batch size compiled as a static shape (see ``ov_runner``).
 """
 
@@ -103,9 +105,11 @@ def ov_runner(model: ov.Model, precision: str | None = "f32") -> Runner:
 
     Static shapes: OpenVINO plans memory and picks kernels once per shape, which measured 1.4x
     the images/s of the dynamic-batch graph at batch 32 and 0.9x its batch-1 latency (AVX-512
-    VNNI + AMX); a new batch size compiles once (~0.2 s). Inputs are copied into the request
-    (``share_inputs`` would save ~0.1 ms at batch 1, but leaves the request pointing at memory
-    the caller frees: the suite crashed at garbage collection with it)."""
+    VNNI + AMX); a new batch size compiles once (~0.2 s). The request reads the caller's array
+    in place for one inference and gets its own input tensor back afterwards: ``infer([data])``
+    copies into a fresh tensor each call (batch 1, AMX: 1.16-1.36 ms against 1.11-1.19 this way,
+    1.04-1.22 copying into the request's tensor), and ``share_inputs=True`` leaves the request
+    pointing at memory the caller frees (the suite crashed at garbage collection with it)."""
     requests: dict[int, ov.InferRequest] = {}
 
     def request(shape: tuple[int, ...]) -> ov.InferRequest:
@@ -116,8 +120,15 @@ def ov_runner(model: ov.Model, precision: str | None = "f32") -> Runner:
         return requests[shape[0]]
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        data = np.ascontiguousarray(x.numpy(), dtype=np.float32)
-        return torch.from_numpy(np.array(request(data.shape).infer([data])[0]))
+        data = np.ascontiguousarray(x.numpy(), dtype=np.float32)  # no copy for a contiguous float32 batch
+        infer = request(data.shape)
+        own = infer.get_input_tensor()
+        infer.set_input_tensor(ov.Tensor(data, shared_memory=True))
+        try:
+            infer.infer()
+        finally:
+            infer.set_input_tensor(own)
+        return torch.from_numpy(infer.get_output_tensor().data.copy())
 
     return run
 
@@ -126,6 +137,7 @@ def save_ir(model: ov.Model, out: Path) -> int:
     """Write ``out`` (.xml) and the .bin beside it (OpenVINO pairs them by name), each atomically,
     the .xml last: a reader never finds a new .xml without its weights. Bytes of both."""
     xml, binary = out, out.with_suffix(".bin")
+    out.parent.mkdir(parents=True, exist_ok=True)  # as every other writer (utils.atomic) does
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         ov.save_model(model, str(Path(tmp) / "model.xml"), compress_to_fp16=False)
         for made, dest in ((Path(tmp) / "model.bin", binary), (Path(tmp) / "model.xml", xml)):

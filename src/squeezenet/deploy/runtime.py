@@ -19,6 +19,7 @@ import torch
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..utils.atomic import write_bytes
+from ..utils.device import has_amx
 from .onnx_export import to_onnx
 from .openvino import from_onnx, ov_runner, quantize_nncf, read_ir, save_ir
 from .ort import Runner, ort_session, session_runner
@@ -84,10 +85,11 @@ def build_engine(
         return Engine(backend, proto.SerializeToString())
     if backend == "onnxruntime-int8":
         return Engine(backend, quantize_int8(proto, loaded.preprocess, calib_data))
-    model = from_onnx(proto)
     if backend == "openvino":
-        return Engine(backend, model)
-    return Engine(backend, quantize_nncf(model, calibration_images(calib_data, loaded.preprocess)))
+        return Engine(backend, from_onnx(proto))
+    # AMX: the fused-expand graph (deploy/fuse.py has the measurements per ISA)
+    graph = to_onnx(loaded, fuse=True) if has_amx() else proto
+    return Engine(backend, quantize_nncf(from_onnx(graph), calibration_images(calib_data, loaded.preprocess)))
 
 
 def make_runner(

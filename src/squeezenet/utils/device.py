@@ -24,9 +24,14 @@ def has_vnni() -> bool:
     return bool(torch.cpu._is_vnni_supported())
 
 
+def has_amx() -> bool:
+    """AMX tiles (Sapphire Rapids and later): int8 and bf16 matrix units."""
+    return bool(torch.cpu._is_amx_tile_supported())
+
+
 def cpu_isa() -> str:
     """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``."""
     features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),
-                                       ("AMX", torch.cpu._is_amx_tile_supported)) if has()]  # fmt: skip
+                                       ("AMX", has_amx)) if has()]  # fmt: skip
     capability = torch.backends.cpu.get_cpu_capability()
     return f"{capability} ({', '.join(features)})" if features else capability
