@@ -37,7 +37,8 @@ def to_onnx(loaded: LoadedModel, fuse: bool = False) -> onnx.ModelProto:
     """Export with torch.export (the supported exporter) and attach our metadata. ``fuse``: each
     Fire module's expand convolutions as one (``deploy.fuse``; the same function, recorded as
     the ``graph`` metadata entry)."""
-    model = fuse_expands(loaded.model) if fuse else loaded.model.eval().to("cpu")
+    model = loaded.model.eval().to("cpu")
+    model = fuse_expands(model) if fuse else model
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints progress lines
         program = torch.onnx.export(
             model,
