@@ -50,6 +50,12 @@ def test_openvino_ir_carries_metadata_and_matches_pytorch_at_any_batch(tmp_path,
         x = torch.randn(batch, 3, 224, 224)
         with torch.no_grad():
             assert (run_ir(x) - loaded.model(x)).abs().max() < 1e-3
+    x = torch.randn(2, 3, 224, 224)
+    before = run_ir(x)
+    # the request reads a batch in place only for its call: a strided view, then a freed batch, then the first again
+    assert torch.allclose(run_ir(x.contiguous(memory_format=torch.channels_last)), before, atol=1e-5)
+    run_ir(torch.randn(2, 3, 224, 224))
+    assert torch.equal(run_ir(x), before)
     assert not list(out.parent.glob(".*.tmp")) and sorted(p.name for p in out.parent.iterdir()) == ["m.bin", "m.xml"]
 
 
