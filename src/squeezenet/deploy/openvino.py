@@ -106,10 +106,11 @@ def ov_runner(model: ov.Model, precision: str | None = "f32") -> Runner:
     Static shapes: OpenVINO plans memory and picks kernels once per shape, which measured 1.4x
     the images/s of the dynamic-batch graph at batch 32 and 0.9x its batch-1 latency (AVX-512
     VNNI + AMX); a new batch size compiles once (~0.2 s). The request reads the caller's array
-    in place for one inference and gets its own input tensor back afterwards: ``infer([data])``
-    copies into a fresh tensor each call (batch 1, AMX: 1.16-1.36 ms against 1.11-1.19 this way,
-    1.04-1.22 copying into the request's tensor), and ``share_inputs=True`` leaves the request
-    pointing at memory the caller frees (the suite crashed at garbage collection with it)."""
+    in place for one inference and gets its own input tensor back afterwards. Batch 1, AMX,
+    medians of five interleaved rounds: ``infer([data])`` (a fresh tensor filled each call)
+    1.18 ms, copying into the request's own tensor 1.03, reading in place 0.95. ``share_inputs=True``
+    would leave the request pointing at memory the caller frees (the suite crashed at garbage
+    collection with it)."""
     requests: dict[int, ov.InferRequest] = {}
 
     def request(shape: tuple[int, ...]) -> ov.InferRequest:

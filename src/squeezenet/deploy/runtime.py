@@ -75,11 +75,14 @@ def build_engine(
     loaded: LoadedModel, backend: str, calib_data: str | Path | torch.Tensor | None = None, proto: onnx.ModelProto | None = None
 ) -> Engine:  # fmt: skip
     """``loaded`` as ``backend``'s graph; int8 is calibrated on ``calib_data``. ``proto``: an
-    ONNX export of ``loaded`` already made (exporting takes seconds)."""
+    ONNX export of ``loaded`` already made (exporting takes seconds); unused where the engine
+    needs another graph (OpenVINO int8 on AMX), which is then exported once, not twice."""
     if backend not in ENGINES:
         raise SqueezeNetError(f"unknown engine {backend!r}; choose from {', '.join(ENGINES)}")
     if backend in INT8_BACKENDS and calib_data is None:
         raise SqueezeNetError(f"--backend {backend} needs --calib-data DIR (unlabelled images)")
+    if backend == "openvino-int8" and has_amx():  # the fused-expand graph (deploy/fuse.py: measured per ISA)
+        proto = to_onnx(loaded, fuse=True)
     proto = proto or to_onnx(loaded)
     if backend == "onnxruntime":
         return Engine(backend, proto.SerializeToString())
@@ -87,9 +90,7 @@ def build_engine(
         return Engine(backend, quantize_int8(proto, loaded.preprocess, calib_data))
     if backend == "openvino":
         return Engine(backend, from_onnx(proto))
-    # AMX: the fused-expand graph (deploy/fuse.py has the measurements per ISA)
-    graph = to_onnx(loaded, fuse=True) if has_amx() else proto
-    return Engine(backend, quantize_nncf(from_onnx(graph), calibration_images(calib_data, loaded.preprocess)))
+    return Engine(backend, quantize_nncf(from_onnx(proto), calibration_images(calib_data, loaded.preprocess)))
 
 
 def make_runner(
