@@ -55,3 +55,8 @@ def test_openvino_int8_uses_the_fused_graph_exactly_where_amx_is():
     engine = build_engine(loaded, "openvino-int8", torch.randn(8, 3, 224, 224))
     assert ("graph" in metadata(engine.graph)) == has_amx()
     assert "graph" not in metadata(build_engine(loaded, "openvino").graph)
+
+
+def test_an_unfolded_batch_norm_is_refused_not_dropped():
+    with pytest.raises(ValueError, match="fold the batch norm"):
+        fuse_expands(SqueezeNet(SqueezeNetConfig(layout="v1_1", norm="squeeze")))

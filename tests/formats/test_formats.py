@@ -22,6 +22,24 @@ def test_safetensors_carries_the_architecture(tmp_path):
         assert torch.equal(loaded.model.state_dict()[key], tensor)
 
 
+def test_a_batch_normed_model_is_written_folded(tmp_path):
+    config = SqueezeNetConfig(layout="v1_1", stem="strided", bypass="simple", norm="squeeze", in_channels=1, num_classes=10)
+    torch.manual_seed(0)
+    model = SqueezeNet(config)
+    with torch.no_grad():
+        model(torch.randn(16, 1, 28, 28) * 2 + 1)  # running statistics away from their start
+    save_model(model, tmp_path / "m.safetensors", FASHION_MNIST)
+    save_model(model, tmp_path / "m.pth", FASHION_MNIST)
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        expected = model.eval()(x)
+    loaded = load_model(tmp_path / "m.safetensors")
+    assert loaded.config == config.replace(norm="none")
+    torch.testing.assert_close(loaded.model.eval()(x), expected, rtol=1e-4, atol=1e-5)
+    # the .pth holds torchvision's keys: a plain SqueezeNet state dict, loadable anywhere
+    assert torch.load(tmp_path / "m.pth", weights_only=True).keys() == torchvision.models.squeezenet1_1().state_dict().keys()
+
+
 @pytest.mark.parametrize("arch,layout", [("squeezenet1_0", "v1_0"), ("squeezenet1_1", "v1_1")])
 def test_torchvision_pth_infers_arch(tmp_path, arch, layout):
     tv = getattr(torchvision.models, arch)(num_classes=7)

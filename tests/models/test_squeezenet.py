@@ -5,6 +5,7 @@ from helpers import formula_params
 
 from squeezenet.errors import SqueezeNetError
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.models.fold import fold_batch_norm
 from squeezenet.models.summary import summarize
 from squeezenet.zoo import squeezenet1_0, squeezenet1_1
 
@@ -36,7 +37,7 @@ def test_v11_total():
     "changes",
     [{"sr": 0.25}, {"sr": 0.75}, {"sr": 1.0}, {"pct3x3": 0.01}, {"pct3x3": 0.99, "sr": 0.5},
      {"base_e": 64, "incr_e": 32, "freq": 4}, {"layout": "v1_1", "sr": 0.5, "num_classes": 10},
-     {"stem": "small", "in_channels": 1, "num_classes": 10}],
+     {"stem": "small", "in_channels": 1, "num_classes": 10}, {"stem": "strided", "norm": "squeeze", "num_classes": 10}],
 )  # fmt: skip
 def test_metaparameter_formula(changes):
     config = SqueezeNetConfig(**changes)
@@ -99,6 +100,40 @@ def test_small_stem_on_fashion_mnist_size():
     assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
     rows = {r.name: r.output for r in summarize(model, 28).layers}
     assert rows["conv1"] == (28, 28, 64) and rows["fire9"] == (3, 3, 512)
+
+
+def test_strided_stem_keeps_every_key_where_torchvision_has_it():
+    small = SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10))
+    strided = SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="strided", in_channels=1, num_classes=10)).eval()
+    assert strided.state_dict().keys() == small.state_dict().keys()
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in strided.features[:3])
+    rows = {r.name: r.output for r in summarize(strided, 28).layers}
+    assert rows["conv1"] == (14, 14, 64) and rows["fire2"] == (14, 14, 128) and rows["fire9"] == (3, 3, 512)
+    assert strided(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_folded_batch_norm_computes_what_the_trained_model_did():
+    config = SqueezeNetConfig(layout="v1_1", stem="strided", bypass="simple", norm="squeeze", in_channels=1, num_classes=10)
+    torch.manual_seed(0)
+    model = SqueezeNet(config)
+    with torch.no_grad():
+        for _ in range(3):  # training-mode passes move the running statistics away from (0, 1)
+            model(torch.randn(16, 1, 28, 28) * 3 + 1)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 2.0)
+                m.bias.uniform_(-0.5, 0.5)
+    folded = fold_batch_norm(model)
+    assert model.training and folded.training and model.features[3].squeeze_bn is not None  # the original untouched
+    assert folded.config == config.replace(norm="none")
+    assert folded.state_dict().keys() == SqueezeNet(config.replace(norm="none")).state_dict().keys()
+    x = torch.randn(8, 1, 28, 28)
+    with torch.no_grad():
+        expected, got = model.eval()(x), folded.eval()(x)
+    assert expected.abs().max() > 0.01  # not two dead networks agreeing on zeros
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    plain = SqueezeNet(config.replace(norm="none"))
+    assert fold_batch_norm(plain) is plain
 
 
 def test_invalid_config_is_one_clear_error():

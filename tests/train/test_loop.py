@@ -27,8 +27,9 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     return read_safetensors(run / "model.safetensors")[0]
 
 
-def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist):
-    common = ["--data-dir", str(tiny_fmnist), *SMALL]
+@pytest.mark.parametrize("design", [[], ["--bypass", "simple", "--stem", "strided", "--norm", "squeeze"]], ids=["v1.1", "demo"])
+def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist, design):
+    common = ["--data-dir", str(tiny_fmnist), *SMALL, *design]  # demo: batch-norm statistics resume too
     subprocess.run(cli("--out", str(tmp_path / "straight"), *common), check=True, capture_output=True)
 
     killed = tmp_path / "killed"

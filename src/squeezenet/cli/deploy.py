@@ -12,14 +12,22 @@ from ..errors import SqueezeNetError
 from ..evaluation.predict import folder_loader
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
-from ..models import ARCHS, SqueezeNet, arch_config
+from ..models import SqueezeNet, SqueezeNetConfig
 from ..speed.allreduce import bench_allreduce
 from ..speed.endtoend import bench_predict
 from ..speed.inference import bench_inference
 from ..speed.peers import bench_peers
 from ..speed.report import format_results
 from ..speed.training import bench_train
-from .args import add_weights_args, emit, load_weights, split_commas
+from .args import (
+    add_design_args,
+    add_weights_args,
+    config_from_args,
+    design_from_args,
+    emit,
+    load_weights,
+    split_commas,
+)
 
 
 def add_export(sub: Any) -> None:
@@ -73,10 +81,10 @@ def add_bench(sub: Any) -> None:
     p.add_argument("--predict", metavar="IMAGE", help="end-to-end file-to-label latency of predict on IMAGE per --backends")
     p.add_argument("--train", action="store_true", help="training images/s vs a plain eager fp32 loop")
     p.add_argument("--allreduce", action="store_true", help="2-process gloo all-reduce: SqueezeNet vs AlexNet")
-    p.add_argument("--arch", choices=sorted(ARCHS), help="the architecture (default squeezenet1_1)")
     p.add_argument("--batch-size", type=int, help="images per batch (default: 32 inference, the demo recipe's for training)")
     p.add_argument("--steps", type=int, default=20, help="timed training steps")
     p.add_argument("--json", action="store_true", help="print the results as data")
+    add_design_args(p)  # the randomly initialised model (and --train's); default squeezenet1_1
     p.set_defaults(func=cmd_bench)
 
 
@@ -87,10 +95,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise SqueezeNetError("--val-data gives the top-1 column of --peers; add --peers")
     if not (args.backends or args.peers or args.predict or args.train or args.allreduce):
         raise SqueezeNetError("choose what to measure: --backends LIST, --peers, --predict IMAGE, --train and/or --allreduce")
+    if args.weights and design_from_args(args):
+        raise SqueezeNetError("the design flags describe a random model; --weights brings its own")
     results: dict[str, Any] = {}
     if args.backends or args.peers or args.predict:
         args.device = "cpu"
-        loaded = load_weights(args) if args.weights else _random_model(args.arch or "squeezenet1_1", args.input_size)
+        loaded = load_weights(args) if args.weights else _random_model(config_from_args(args, "squeezenet1_1"), args.input_size)
         backends = split_commas([args.backends]) if args.backends else ["torch"]
     if args.backends:
         results["inference"] = bench_inference(loaded, backends, args.batch_size or 32, args.calib_data)
@@ -100,15 +110,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.predict:
         results["predict"] = bench_predict(loaded, args.predict, backends, args.calib_data)
     if args.train:
-        results["train"] = bench_train(args.arch or "squeezenet1_1", args.batch_size, args.steps)
+        results["train"] = bench_train(args.arch or "squeezenet1_1", args.batch_size, args.steps, design=design_from_args(args))
     if args.allreduce:
         results["allreduce"] = bench_allreduce()
     emit(results) if args.json else print(format_results(results))
     return 0
 
 
-def _random_model(arch: str, input_size: int) -> LoadedModel:
-    """A randomly initialised ``arch``, for benchmarks that only need the compute."""
+def _random_model(config: SqueezeNetConfig, input_size: int) -> LoadedModel:
+    """A randomly initialised model, for benchmarks that only need the compute."""
     if input_size < 1:
         raise SqueezeNetError(f"--input-size must be at least 1, got {input_size}")
-    return LoadedModel(SqueezeNet(arch_config(arch)).eval(), Preprocess(crop=input_size, resize=None), "random")
+    return LoadedModel(SqueezeNet(config).eval(), Preprocess(crop=input_size, resize=None), "random")

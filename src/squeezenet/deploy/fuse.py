@@ -32,6 +32,8 @@ class FusedExpandFire(nn.Module):
 
     def __init__(self, fire: Fire) -> None:
         super().__init__()
+        if fire.squeeze_bn is not None:
+            raise ValueError("fold the batch norm first (models.fold.fold_batch_norm): saved models have it folded")
         self.squeeze, self.bypass, self.shortcut = fire.squeeze, fire.bypass, fire.shortcut
         e1, e3 = fire.expand1x1, fire.expand3x3
         self.expand = nn.Conv2d(e1.in_channels, e1.out_channels + e3.out_channels, kernel_size=3, padding=1)

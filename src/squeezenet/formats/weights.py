@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from ..errors import SqueezeNetError
 from ..models.config import SqueezeNetConfig
+from ..models.fold import fold_batch_norm
 from ..models.squeezenet import SqueezeNet
 from ..utils.atomic import atomic_path
 from . import caffe
@@ -140,8 +141,10 @@ def save_model(
     classes: list[str] | None = None,
     extra: dict[str, str] | None = None,
 ) -> None:
-    """Write weights atomically: ``.safetensors`` with the config in metadata, or a plain ``.pth``."""
+    """Write weights atomically: ``.safetensors`` with the config in metadata, or a plain ``.pth``.
+    A model trained with batch norm is written folded: the plain network it computes."""
     path = Path(path)
+    model = fold_batch_norm(model)
     if preprocess.channels != model.config.in_channels:
         raise SqueezeNetError(f"preprocessing gives {preprocess.channels} channels but the model takes {model.config.in_channels}")
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}

@@ -30,8 +30,13 @@ MAX_WIDTH = 8192  # base_e, incr_e
 MAX_CLASSES = 100_000
 MAX_IN_CHANNELS = 64
 MAX_PARAMS = 1 << 26
-STEMS = ("imagenet", "small")  # small: conv1 becomes 3x3 stride 1 pad 1, for 28-64 px inputs
+# small: conv1 becomes 3x3 stride 1 pad 1, for 28-64 px inputs; strided: 3x3 stride 2 pad 1 in
+# place of conv1 and the max-pool after it (same output size, a quarter of the stem's work).
+STEMS = ("imagenet", "small", "strided")
 BYPASSES = ("none", "simple", "complex")
+# squeeze: batch norm between each Fire module's squeeze convolution and its ReLU, a training aid
+# (SqueezeNet has none): a saved model has it folded into the squeeze weights (``fold.py``).
+NORMS = ("none", "squeeze")
 # The Section 5/6 metaparameters as a user sets them, with what each means. The CLI builds its
 # design flags from this table, so the library and every command name them the same way.
 DESIGN_FIELDS: dict[str, str] = {
@@ -41,9 +46,10 @@ DESIGN_FIELDS: dict[str, str] = {
     "pct3x3": "share of expand filters that are 3x3 (pct3x3, 0-1)",
     "sr": "squeeze ratio: squeeze over expand filters (SR)",
     "bypass": "Section 6 shortcuts",
-    "stem": "small: a 3x3 stride-1 conv1 for 28-64 px inputs",
+    "stem": "small: a 3x3 stride-1 conv1 for 28-64 px inputs; strided: 3x3 stride 2, no first max-pool",
+    "norm": "squeeze: batch norm after each squeeze conv while training, folded into it when saved",
 }
-DESIGN_CHOICES: dict[str, tuple[str, ...]] = {"bypass": BYPASSES, "stem": STEMS}
+DESIGN_CHOICES: dict[str, tuple[str, ...]] = {"bypass": BYPASSES, "stem": STEMS, "norm": NORMS}
 
 
 def _round_half_up(x: float) -> int:
@@ -62,6 +68,7 @@ class SqueezeNetConfig:
     layout: str = "v1_0"
     stem: str = "imagenet"
     bypass: str = "none"
+    norm: str = "none"
     num_classes: int = 1000
     in_channels: int = 3
     dropout: float = 0.5
@@ -73,6 +80,7 @@ class SqueezeNetConfig:
             (self.layout in LAYOUTS, f"layout must be one of {sorted(LAYOUTS)}, got {self.layout!r}"),
             (self.stem in STEMS, f"stem must be one of {STEMS}, got {self.stem!r}"),
             (self.bypass in BYPASSES, f"bypass must be one of {BYPASSES}, got {self.bypass!r}"),
+            (self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}"),
             (2 <= self.base_e <= MAX_WIDTH, f"base_e must be in [2, {MAX_WIDTH}], got {self.base_e}"),
             (0 <= self.incr_e <= MAX_WIDTH, f"incr_e must be in [0, {MAX_WIDTH}], got {self.incr_e}"),
             (1 <= self.freq <= NUM_FIRE, f"freq must be in [1, {NUM_FIRE}], got {self.freq}"),
@@ -114,6 +122,8 @@ class SqueezeNetConfig:
         total = self.in_channels * self.conv1_filters * kernel * kernel + self.conv1_filters
         for name, inp, (s, e1, e3) in zip(self.fire_names(), self.fire_inputs(), self.fire_widths()):
             total += inp * s + s + s * e1 + e1 + 9 * s * e3 + e3
+            if self.norm == "squeeze":
+                total += 2 * s  # the batch norm's scale and shift
             if self.bypass_kind(name) == "conv":
                 total += inp * (e1 + e3) + e1 + e3
         return total + (self.fire_widths()[-1][1] + self.fire_widths()[-1][2] + 1) * self.num_classes
@@ -145,6 +155,8 @@ class SqueezeNetConfig:
         """(kernel, stride, padding) of conv1."""
         if self.stem == "small":
             return 3, 1, 1
+        if self.stem == "strided":
+            return 3, 2, 1
         _, kernel, stride = LAYOUTS[self.layout]["conv1"]
         return kernel, stride, 0
 
@@ -165,7 +177,9 @@ class SqueezeNetConfig:
         return "conv" if self.bypass == "complex" else None
 
     def pools_after(self) -> tuple[str, ...]:
-        return LAYOUTS[self.layout]["pool_after"]
+        """The layers a max-pool follows (the strided stem strides conv1 instead of pooling it)."""
+        pools = LAYOUTS[self.layout]["pool_after"]
+        return tuple(p for p in pools if p != "conv1") if self.stem == "strided" else pools
 
     # --- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ class Fire(nn.Module):
 
     ``bypass`` adds the block input to its output: ``"identity"`` (simple bypass, needs
     equal channel counts) or ``"conv"`` (complex bypass, a 1x1 convolution that matches them).
+    ``norm`` puts a batch norm between squeeze and its ReLU (``squeeze_bn``): it lets training
+    take a higher rate on SqueezeNet, which has none; ``fold.fold_batch_norm`` removes it again.
     """
 
     def __init__(
@@ -23,10 +25,12 @@ class Fire(nn.Module):
         expand1x1_planes: int,
         expand3x3_planes: int,
         bypass: str | None = None,
+        norm: bool = False,
     ) -> None:
         super().__init__()
         self.inplanes = inplanes
         self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)
+        self.squeeze_bn = nn.BatchNorm2d(squeeze_planes) if norm else None
         self.squeeze_activation = nn.ReLU(inplace=True)
         self.expand1x1 = nn.Conv2d(squeeze_planes, expand1x1_planes, kernel_size=1)
         self.expand1x1_activation = nn.ReLU(inplace=True)
@@ -43,7 +47,8 @@ class Fire(nn.Module):
         return self.expand1x1.out_channels + self.expand3x3.out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.squeeze_activation(self.squeeze(x))
+        s = self.squeeze(x)
+        s = self.squeeze_activation(s if self.squeeze_bn is None else self.squeeze_bn(s))
         out = torch.cat(
             [self.expand1x1_activation(self.expand1x1(s)), self.expand3x3_activation(self.expand3x3(s))], 1
         )

@@ -31,8 +31,11 @@ class SqueezeNet(nn.Module):
         pools = cfg.pools_after()
         if "conv1" in pools:
             layers.append(_max_pool())
+        elif cfg.stem == "strided":
+            layers.append(nn.Identity())  # where the pool was: every key keeps torchvision's position
+        norm = cfg.norm == "squeeze"
         for name, inplanes, (s, e1, e3) in zip(cfg.fire_names(), cfg.fire_inputs(), cfg.fire_widths()):
-            layers.append(Fire(inplanes, s, e1, e3, bypass=cfg.bypass_kind(name)))
+            layers.append(Fire(inplanes, s, e1, e3, bypass=cfg.bypass_kind(name), norm=norm))
             if name in pools:
                 layers.append(_max_pool())
         self.features = nn.Sequential(*layers)

@@ -65,12 +65,15 @@ def _step_fn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: 
     return step
 
 
-def bench_train(arch: str = "squeezenet1_1", batch_size: int | None = None, steps: int = 20, data: TensorSplit | None = None) -> dict[str, Any]:
+def bench_train(
+    arch: str = "squeezenet1_1", batch_size: int | None = None, steps: int = 20, data: TensorSplit | None = None,
+    design: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Images/s of both loops on 28x28 single-channel images (real Fashion-MNIST when given), at
-    the demo's batch size unless told."""
+    the demo's batch size unless told; ``design``: overrides of the arch (small-image stem)."""
     batch_size = batch_size or SMALL_RECIPE["batch_size"]
     data = data or _synthetic(batch_size * (steps + 4), 28)
-    config = arch_config(arch, stem="small", in_channels=1, num_classes=10)
+    config = arch_config(arch, **{"stem": "small", **(design or {})}, in_channels=1, num_classes=10)
     lr, wd = SMALL_RECIPE["lr"], SMALL_RECIPE["weight_decay"]
     torch.manual_seed(0)
     baseline_model = SqueezeNet(config)
@@ -91,7 +94,7 @@ def bench_train(arch: str = "squeezenet1_1", batch_size: int | None = None, step
 
     base_ips, ours_ips = batch_size / median(baseline), batch_size / median(ours)
     return {
-        "arch": arch, "batch_size": batch_size, "input_size": 28, "steps": steps,
+        "arch": arch, "design": design or {}, "batch_size": batch_size, "input_size": 28, "steps": steps,
         "baseline_images_per_s": base_ips, "ours_images_per_s": ours_ips, "ratio": ours_ips / base_ips,
         "ours_amp": str(dtype), "cpu_capability": torch.backends.cpu.get_cpu_capability(), "isa": cpu_isa(),
         "threads": torch.get_num_threads(),

@@ -233,7 +233,8 @@ def _resume(run: _Run) -> None:
     path = run.out / CHECKPOINT_NAME
     ckpt = load_checkpoint(path)
     if ckpt.get("model_config") != run.model_config.to_dict() or ckpt.get("total_steps") != run.total_steps:
-        raise SqueezeNetError(f"{path} was written by a different command (architecture or schedule differ)")
+        raise SqueezeNetError(f"{path} was written by a different command (architecture or schedule differ); "
+                              f"remove {run.out} or choose another --out")  # fmt: skip
     if not isinstance(ckpt.get("totals"), dict):
         raise SqueezeNetError(f"{path} was written by an older squeezenet; start a new run")
     run.model.load_state_dict(ckpt["model"])
