@@ -71,21 +71,22 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     summary = train(TrainConfig(arch="squeezenet1_1", data="fashion-mnist", out=str(run_dir), epochs=epochs, resume=True,
                                 quiet=quiet, design=DEMO_DESIGN, lr=DEMO_LR))  # fmt: skip
     weights = run_dir / "model.safetensors"
+    loaded = load_model(weights)
+    params = sum(p.numel() for p in loaded.model.parameters())  # as saved: the batch norm folded in
     source = build_source("fashion-mnist")
     report: dict[str, Any] = {
         "dataset": "Fashion-MNIST (60,000 train / 10,000 test, 28x28 grayscale)",
         "model": "squeezenet1_1, simple bypass, strided stem, squeeze batch norm (folded when saved)",
         "test_top1": summary["val_top1"],
         "test_top5": summary["val_top5"],
-        "params": summary["params"],
-        "size_bytes_fp32": summary["size_bytes_fp32"],
+        "params": params,
+        "size_bytes_fp32": 4 * params,
         "weights_file_bytes": weights.stat().st_size,
         "train_seconds": summary["train_seconds"],
         "train_images_per_s": summary["images_per_s"],
         "epochs": len(summary["history"]),
         "machine": f"{cpu_isa()}, {torch.get_num_threads()} threads, {summary['environment']['amp']} autocast",
     }
-    loaded = load_model(weights)
     report["compression"] = _compress_stage(loaded, weights, source, out, quiet)
     export_start = time.perf_counter()
     report["export"] = _export_stage(loaded, source, out)
