@@ -4,7 +4,8 @@ Determinism: the model is initialised from ``seed``; epoch order and augmentatio
 functions of (seed, epoch, step); dropout is re-seeded from (seed, step) before every step and
 draws its mask for the global batch (``GlobalBatchDropout``). A checkpoint therefore needs no
 RNG state, a resumed run retraces the uninterrupted one bit for bit on the CPU, and N processes
-take the same steps as one, up to the order in which gradients are summed.
+take the same steps as one, up to the order in which gradients are summed; with ``--norm
+squeeze`` not quite: its batch norm takes each process's share of the batch for statistics.
 """
 
 from __future__ import annotations
