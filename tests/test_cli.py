@@ -128,6 +128,8 @@ def test_python_dash_m_entry_point():
         (["explore", "sr", "--values", "0.125", "--out", "OUT", "--lr", "-1"], "--lr must be"),
         (["bench"], "choose what to measure"),
         (["bench", "--backends", "torch,tensorflow"], "unknown backend 'tensorflow'"),
+        (["bench", "--train", "--weights", "OUT", "--norm", "squeeze"], "the design flags describe a random model"),
+        (["train", "--out", "OUT", "--stem", "wide"], "invalid choice: 'wide'"),
     ],
 )  # fmt: skip
 def test_every_misuse_is_one_line_and_nonzero(capsys, tmp_path, argv, needle):
