@@ -123,7 +123,11 @@ def test_folded_batch_norm_computes_what_the_trained_model_did():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.weight.uniform_(0.5, 2.0)
                 m.bias.uniform_(-0.5, 0.5)
+    rng = torch.get_rng_state()
     folded = fold_batch_norm(model)
+    assert torch.equal(torch.get_rng_state(), rng)  # saving a model never moves a seeded run's RNG
+    assert all(p.requires_grad and p.device.type == "cpu" for p in folded.parameters())
+    assert folded.final_conv.weight.data_ptr() != model.final_conv.weight.data_ptr()  # a copy, not a view
     assert model.training and folded.training and model.features[3].squeeze_bn is not None  # the original untouched
     assert folded.config == config.replace(norm="none")
     assert folded.state_dict().keys() == SqueezeNet(config.replace(norm="none")).state_dict().keys()

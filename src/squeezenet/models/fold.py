@@ -20,13 +20,14 @@ def fold_batch_norm(model: SqueezeNet) -> SqueezeNet:
     """A new ``norm="none"`` model equal to ``model.eval()``; ``model`` itself is untouched."""
     if model.config.norm == "none":
         return model
-    plain = SqueezeNet(model.config.replace(norm="none")).to(next(model.parameters()).device)
-    state = model.state_dict()
+    with torch.device("meta"):  # no allocation, no draw from the global RNG: the weights come from ``model``
+        plain = SqueezeNet(model.config.replace(norm="none"))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
     for prefix, fire in model.named_modules():
         if isinstance(fire, Fire) and fire.squeeze_bn is not None:
             bn, conv = fire.squeeze_bn, fire.squeeze
             weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
             state = {k: v for k, v in state.items() if not k.startswith(f"{prefix}.squeeze_bn.")}
-            state[f"{prefix}.squeeze.weight"], state[f"{prefix}.squeeze.bias"] = weight, bias
-    plain.load_state_dict(state)
+            state[f"{prefix}.squeeze.weight"], state[f"{prefix}.squeeze.bias"] = weight.detach(), bias.detach()
+    plain.load_state_dict(state, assign=True)
     return plain.train(model.training)
