@@ -7,11 +7,14 @@
 3. export: ONNX fp32, and the fastest engine on this CPU (``export --format auto``: ONNX Runtime
    or OpenVINO, fp32 or int8 calibrated on training images) with its test accuracy; every
    engine's speed against torch eager, and the on-chip footprint.
-Each stage's figures go into the same report. Rerunning resumes an interrupted training run.
+Each stage's figures go into the same report. Rerunning resumes an interrupted training run;
+the run of an earlier version of the demo (another model) is moved to ``train.previous``.
 """
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ from .formats.sqz import write_sqz
 from .formats.weights import load_model
 from .speed.inference import bench_inference
 from .train.config import TrainConfig
-from .train.loop import train
+from .train.loop import OtherRunError, train
 from .train.report import write_json
 from .utils.atomic import write_text
 from .utils.device import cpu_isa
@@ -68,8 +71,8 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     out = Path(out)
     start = time.perf_counter()
     run_dir = out / "train"
-    summary = train(TrainConfig(arch="squeezenet1_1", data="fashion-mnist", out=str(run_dir), epochs=epochs, resume=True,
-                                quiet=quiet, design=DEMO_DESIGN, lr=DEMO_LR))  # fmt: skip
+    summary = _train_stage(TrainConfig(arch="squeezenet1_1", data="fashion-mnist", out=str(run_dir), epochs=epochs,
+                                       resume=True, quiet=quiet, design=DEMO_DESIGN, lr=DEMO_LR))  # fmt: skip
     weights = run_dir / "model.safetensors"
     loaded = load_model(weights)
     params = sum(p.numel() for p in loaded.model.parameters())  # as saved: the batch norm folded in
@@ -95,6 +98,20 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     write_json(out / "report.json", report)
     write_text(out / "report.md", render_markdown(report))
     return report
+
+
+def _train_stage(cfg: TrainConfig) -> dict[str, Any]:
+    """Train, resuming an interrupted demo; the run of an earlier demo (another model or schedule)
+    is moved aside to ``train.previous``, not overwritten and not a dead end."""
+    try:
+        return train(cfg)
+    except OtherRunError:
+        run_dir = Path(cfg.out)
+        previous = run_dir.with_name(f"{run_dir.name}.previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        run_dir.rename(previous)
+        print(f"{run_dir} held an earlier demo's run (another model or schedule): moved to {previous}", file=sys.stderr)
+        return train(cfg)
 
 
 def _compress_stage(loaded: Any, weights: Path, source: TensorSource, out: Path, quiet: bool) -> dict[str, Any]:

@@ -40,6 +40,10 @@ from .transfer import describe, param_groups, transfer_config
 RUN_FILES = ("model.safetensors", "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
 
+class OtherRunError(SqueezeNetError):
+    """``--resume`` found the checkpoint of another command (architecture or schedule)."""
+
+
 def model_config_for(cfg: TrainConfig, source: TrainSource) -> SqueezeNetConfig:
     """The arch with design overrides, sized for the data (classes, channels, small-image stem)."""
     design = dict(cfg.design)
@@ -234,8 +238,8 @@ def _resume(run: _Run) -> None:
     path = run.out / CHECKPOINT_NAME
     ckpt = load_checkpoint(path)
     if ckpt.get("model_config") != run.model_config.to_dict() or ckpt.get("total_steps") != run.total_steps:
-        raise SqueezeNetError(f"{path} was written by a different command (architecture or schedule differ); "
-                              f"remove {run.out} or choose another --out")  # fmt: skip
+        raise OtherRunError(f"{path} was written by a different command (architecture or schedule differ); "
+                            f"remove {run.out} or choose another --out")  # fmt: skip
     if not isinstance(ckpt.get("totals"), dict):
         raise SqueezeNetError(f"{path} was written by an older squeezenet; start a new run")
     run.model.load_state_dict(ckpt["model"])
