@@ -140,6 +140,12 @@ def test_folded_batch_norm_computes_what_the_trained_model_did():
     assert fold_batch_norm(plain) is plain
 
 
+def test_a_plain_config_is_written_as_earlier_versions_read_it():
+    assert "norm" not in SqueezeNetConfig().to_dict()  # their readers refuse fields they do not know
+    for config in (SqueezeNetConfig(), SqueezeNetConfig(norm="squeeze")):
+        assert SqueezeNetConfig.from_json(config.to_json()) == config
+
+
 def test_invalid_config_is_one_clear_error():
     with pytest.raises(SqueezeNetError, match="pct3x3"):
         SqueezeNetConfig(pct3x3=1.5)

@@ -37,6 +37,7 @@ BYPASSES = ("none", "simple", "complex")
 # squeeze: batch norm between each Fire module's squeeze convolution and its ReLU, a training aid
 # (SqueezeNet has none): a saved model has it folded into the squeeze weights (``fold.py``).
 NORMS = ("none", "squeeze")
+LATER_FIELDS: dict[str, Any] = {"norm": "none"}  # field -> default, for fields newer than the file format
 # The Section 5/6 metaparameters as a user sets them, with what each means. The CLI builds its
 # design flags from this table, so the library and every command name them the same way.
 DESIGN_FIELDS: dict[str, str] = {
@@ -183,7 +184,10 @@ class SqueezeNetConfig:
 
     # --- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field, except ones added after the first release while they hold their default:
+        a plain model's file stays readable by earlier versions (which refuse unknown fields)."""
+        data = dataclasses.asdict(self)
+        return {k: v for k, v in data.items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
