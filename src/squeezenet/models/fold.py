@@ -22,12 +22,11 @@ def fold_batch_norm(model: SqueezeNet) -> SqueezeNet:
         return model
     with torch.device("meta"):  # no allocation, no draw from the global RNG: the weights come from ``model``
         plain = SqueezeNet(model.config.replace(norm="none"))
-    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state = {k: v.clone() for k, v in model.state_dict().items() if ".squeeze_bn." not in k}
     for prefix, fire in model.named_modules():
         if isinstance(fire, Fire) and fire.squeeze_bn is not None:
             bn, conv = fire.squeeze_bn, fire.squeeze
             weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
-            state = {k: v for k, v in state.items() if not k.startswith(f"{prefix}.squeeze_bn.")}
             state[f"{prefix}.squeeze.weight"], state[f"{prefix}.squeeze.bias"] = weight.detach(), bias.detach()
     plain.load_state_dict(state, assign=True)
     return plain.train(model.training)
