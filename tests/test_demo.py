@@ -1,4 +1,8 @@
-from squeezenet.demo import DEMO_DESIGN, _train_stage
+from pathlib import Path
+
+from squeezenet.data.sources import build_source
+from squeezenet.demo import DEMO_DESIGN, _export_stage, _train_stage
+from squeezenet.deploy.runtime import ENGINES
 from squeezenet.formats.weights import load_model
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import train
@@ -15,3 +19,14 @@ def test_an_earlier_demos_run_is_moved_aside_not_a_dead_end(tmp_path, tiny_fmnis
     assert summary["model_config"]["norm"] == "squeeze"
     again = _train_stage(TrainConfig(**common, design=DEMO_DESIGN, resume=True))  # the same demo: resumed, nothing moved
     assert again["val_top1"] == summary["val_top1"] and "moved" not in capsys.readouterr().err
+
+
+def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_it_built(tmp_path, tiny_fmnist):
+    run_dir = tmp_path / "train"
+    train(TrainConfig(data_dir=str(tiny_fmnist), epochs=1, batch_size=128, quiet=True, out=str(run_dir), design=DEMO_DESIGN))
+    loaded = load_model(run_dir / "model.safetensors")
+    report = _export_stage(loaded, build_source("fashion-mnist", str(tiny_fmnist)), tmp_path)
+    assert [r["backend"] for r in report["bench"]] == ["torch", *ENGINES]
+    assert {c["backend"] for c in report["auto"]["candidates"]} == set(ENGINES)
+    assert Path(report["best_file"]).exists() and (tmp_path / "model.onnx").exists()
+    assert 0 <= report["best_test_top1"] <= 100 and report["max_logit_diff"] < 1e-3

@@ -14,6 +14,7 @@ from squeezenet.errors import SqueezeNetError
 from squeezenet.evaluation.predict import load_images
 from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.speed.inference import bench_inference
 from squeezenet.utils.units import parse_bytes
 from squeezenet.zoo import squeezenet1_1
 
@@ -120,3 +121,16 @@ def test_bench_inference_reports_ratios(capsys):
     rows = json.loads(out)["inference"]["results"]
     assert [r["backend"] for r in rows] == ["torch", "onnxruntime"]
     assert rows[0]["ratio_vs_torch"] == 1.0 and all(r["images_per_s"] > 0 and r["latency_ms_bs1"] > 0 for r in rows)
+
+
+def test_bench_inference_times_the_engines_it_is_given_instead_of_building_them(small_weights):
+    loaded = load_model(small_weights)
+    calls = []
+
+    def runner(x):
+        calls.append(len(x))
+        return torch.zeros(len(x), 10)
+
+    report = bench_inference(loaded, ["torch", "onnxruntime-int8"], 2, repeats=2, latency_repeats=2, runners={"onnxruntime-int8": runner})
+    assert [r["backend"] for r in report["results"]] == ["torch", "onnxruntime-int8"]
+    assert 2 in calls and 1 in calls  # batch and latency timed on the given runner: no calibration images needed

@@ -41,8 +41,9 @@ class Candidate:
 def choose_engine(
     loaded: LoadedModel, calib_data: str | Path | torch.Tensor | None, batch_size: int = 1,
     max_disagreement: float = MAX_DISAGREEMENT, repeats: int = 30,
-) -> tuple[Engine, dict[str, Any]]:  # fmt: skip
-    """The fastest engine at ``batch_size`` within the budget, and the measurements behind the choice."""
+) -> tuple[dict[str, Engine], dict[str, Any]]:  # fmt: skip
+    """Every engine built (by backend) and the measurements behind the choice: ``choice["chosen"]``
+    is the fastest at ``batch_size`` within the budget."""
     proto = to_onnx(loaded)
     held_out, calib = _split(loaded, calib_data)
     with torch.no_grad():
@@ -67,8 +68,8 @@ def choose_engine(
         reason += f"; over the budget: {', '.join(rejected)}"
     if calib is None:
         reason += "; int8 not tried (no --calib-data)"
-    return engines[best.backend], {"chosen": best.backend, "reason": reason, "batch_size": batch_size,
-                                   "isa": cpu_isa(), "candidates": [c.to_dict() for c in candidates]}  # fmt: skip
+    return engines, {"chosen": best.backend, "reason": reason, "batch_size": batch_size,
+                     "isa": cpu_isa(), "candidates": [c.to_dict() for c in candidates]}  # fmt: skip
 
 
 def _split(loaded: LoadedModel, calib_data: str | Path | torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:

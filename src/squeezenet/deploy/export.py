@@ -32,8 +32,7 @@ def export(
     if format == "auto":
         if int8:
             raise SqueezeNetError("--format auto tries int8 itself (with --calib-data); leave out --int8")
-        engine, choice = choose_engine(loaded, calib_data, batch_size, max_disagreement)
-        return {**_write(loaded, engine, Path(out).with_suffix(engine.suffix)), "auto": choice}
+        return export_auto(loaded, out, calib_data, batch_size, max_disagreement)[0]
     backend = _ENGINE[format] + ("-int8" if int8 else "")
     suffix = SUFFIX[_ENGINE[format]]
     if Path(out).suffix.lower() != suffix:
@@ -43,6 +42,16 @@ def export(
     if backend == "onnxruntime":
         return {**export_onnx(loaded, out), "file": str(out), "backend": backend}
     return _write(loaded, build_engine(loaded, backend, calib_data), Path(out))
+
+
+def export_auto(
+    loaded: LoadedModel, out: str | Path, calib_data: str | Path | torch.Tensor | None, batch_size: int = 1,
+    max_disagreement: float = MAX_DISAGREEMENT,
+) -> tuple[dict[str, Any], dict[str, Engine]]:  # fmt: skip
+    """``--format auto``: what was written, and every engine measured on the way (to reuse, not rebuild)."""
+    engines, choice = choose_engine(loaded, calib_data, batch_size, max_disagreement)
+    engine = engines[choice["chosen"]]
+    return {**_write(loaded, engine, Path(out).with_suffix(engine.suffix)), "auto": choice}, engines
 
 
 def _write(loaded: LoadedModel, engine: Engine, out: Path) -> dict[str, Any]:

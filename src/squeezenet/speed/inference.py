@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..deploy.runtime import BACKENDS, make_runner
+from ..deploy.runtime import BACKENDS, Runner, make_runner
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..models.summary import summarize
@@ -25,7 +25,9 @@ def bench_inference(
     calib_data: str | Path | torch.Tensor | None = None,
     repeats: int = 20,
     latency_repeats: int = 100,
+    runners: dict[str, Runner] | None = None,
 ) -> dict[str, Any]:
+    """``runners``: engines already built (``export_auto``'s), by backend, timed instead of rebuilt."""
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown:
         raise SqueezeNetError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
@@ -38,7 +40,7 @@ def bench_inference(
     macs = summarize(loaded.model, crop).total_macs
     results = []
     for backend in backends:
-        run = make_runner(loaded, backend, calib_data)
+        run = (runners or {}).get(backend) or make_runner(loaded, backend, calib_data)
         throughput = time_calls(lambda: run(batch), repeats, warmup=3)
         latency = time_calls(lambda: run(single), latency_repeats, warmup=5)
         images_per_s = batch_size / median(throughput)
