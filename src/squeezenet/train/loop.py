@@ -28,7 +28,7 @@ from ..errors import SqueezeNetError
 from ..formats.preprocess import IMAGENET
 from ..formats.weights import load_model, save_model
 from ..models import SqueezeNet, SqueezeNetConfig, arch_config
-from ..utils.device import has_amx, pick_device
+from ..utils.device import native_bf16, pick_device
 from ..utils.progress import progress_off
 from ..zoo import load_pretrained
 from . import distributed as D
@@ -61,8 +61,7 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
         return torch.float16
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    native_bf16 = torch.cpu._is_avx512_bf16_supported() or has_amx()
-    return torch.bfloat16 if native_bf16 else None
+    return torch.bfloat16 if native_bf16() else None
 
 
 def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from ..errors import SqueezeNetError
@@ -29,9 +31,27 @@ def has_amx() -> bool:
     return bool(torch.cpu._is_amx_tile_supported())
 
 
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) under which its convolutions have no bf16 dot products.
+_ONEDNN_CAPS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
+def native_bf16() -> bool:
+    """bf16 that the CPU computes natively (AVX-512 BF16 or AMX) and the kernels may use: not when
+    ``ATEN_CPU_CAPABILITY`` or ``ONEDNN_MAX_CPU_ISA`` caps them below it, as when reproducing an
+    AVX2-only machine on a newer one. There bf16 is emulated: 0.22x fp32's training speed."""
+    if not (torch.cpu._is_avx512_bf16_supported() or has_amx()):
+        return False
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).strip().upper()
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and cap not in _ONEDNN_CAPS_WITHOUT_BF16
+
+
 def cpu_isa() -> str:
-    """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``."""
+    """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``;
+    with the kernels capped by the environment, says so: the features are then the CPU's, not theirs."""
     features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),
                                        ("AMX", has_amx)) if has()]  # fmt: skip
     capability = torch.backends.cpu.get_cpu_capability()
+    caps = [name for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA") if os.environ.get(name)]
+    if caps:
+        return f"{capability} (capped by {', '.join(caps)}; the CPU has {', '.join(features) or 'no VNNI, bf16 or AMX'})"
     return f"{capability} ({', '.join(features)})" if features else capability
