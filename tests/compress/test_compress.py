@@ -9,6 +9,7 @@ from squeezenet.compress.cluster import _assign, kmeans_1d
 from squeezenet.compress.density import parse_bits, parse_density
 from squeezenet.compress.pipeline import CompressOptions, compress
 from squeezenet.compress.prune import apply_pruning, density_schedule, remove_pruning
+from squeezenet.compress.retrain import frozen_copy, retrain
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.formats.preprocess import FASHION_MNIST
@@ -244,3 +245,16 @@ def test_size_budget_is_a_bound(tmp_path):
     assert min(report["bits"].values()) < 8  # it had to narrow some layers
     with pytest.raises(SqueezeNetError, match="no bit allocation fits|could not fit"):
         compress(loaded, CompressOptions(calib_data=calib, size_budget=len(wide) // 20), progress=False)
+
+
+def test_retraining_runs_one_channel_models_channels_last_and_hands_them_back_contiguous():
+    torch.manual_seed(0)
+    model = SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="strided", num_classes=10, in_channels=1))
+    teacher = frozen_copy(model)
+    formats = []
+    model.features[0].register_forward_hook(lambda m, i, o: formats.append(o.is_contiguous(memory_format=torch.channels_last) and not o.is_contiguous()))
+    batches = iter([(torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,)))] * 2)
+    retrain(model, batches, 2, 1e-3, teacher, "test", progress=False)
+    assert formats == [True, True]  # a 1-channel image's layout is ambiguous: the weights make it channels-last
+    for net in (model, teacher):
+        assert all(t.is_contiguous() for t in [*net.parameters(), *net.buffers()])

@@ -78,8 +78,13 @@ def retrain(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / max(1, steps))
-    # as in training: bf16 where the CPU computes it natively, channels-last activations
+    # as in training: bf16 where the CPU computes it natively, channels-last activations. The
+    # weights are made channels-last too: a one-channel image's layout is ambiguous, so with NCHW
+    # weights the whole network ran NCHW (max-pool 5x slower, 0.4x training's images/s).
     dtype = autocast_dtype(torch.device("cpu"), "auto")
+    for net in (model, teacher):
+        if net is not None:
+            net.to(memory_format=torch.channels_last)
     model.train()
     for step in tqdm(range(steps), desc=desc, unit="step", disable=progress_off(not progress), leave=False):
         torch.manual_seed(mix_seed(step, 7))
@@ -99,6 +104,9 @@ def retrain(
         loss.backward()
         optimizer.step()
         schedule.step()
+    for net in (model, teacher):  # back to the layout every later stage (coding, export) expects
+        if net is not None:
+            net.to(memory_format=torch.contiguous_format)
     model.eval()
 
 
