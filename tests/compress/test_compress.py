@@ -251,8 +251,9 @@ def test_retraining_runs_one_channel_models_channels_last_and_hands_them_back_co
     torch.manual_seed(0)
     model = SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="strided", num_classes=10, in_channels=1))
     teacher = frozen_copy(model)
-    formats = []
-    model.features[0].register_forward_hook(lambda m, i, o: formats.append(o.is_contiguous(memory_format=torch.channels_last) and not o.is_contiguous()))
+    formats = []  # per forward: conv1's output is channels-last (and not also NCHW)
+    hook = lambda m, i, o: formats.append(o.is_contiguous(memory_format=torch.channels_last) and not o.is_contiguous())  # noqa: E731
+    model.features[0].register_forward_hook(hook)
     batches = iter([(torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,)))] * 2)
     retrain(model, batches, 2, 1e-3, teacher, "test", progress=False)
     assert formats == [True, True]  # a 1-channel image's layout is ambiguous: the weights make it channels-last
