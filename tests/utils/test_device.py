@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from squeezenet.train.loop import autocast_dtype
-from squeezenet.utils.device import cpu_isa, native_bf16
+from squeezenet.utils.device import ISA_CAP_VARIABLES, cpu_isa, native_bf16
 
 CPU = torch.device("cpu")
 
@@ -14,9 +14,8 @@ def bf16_cpu(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
-    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)  # read at start-up; only cpu_isa() looks again
+    for name in ISA_CAP_VARIABLES:  # ATEN_CPU_CAPABILITY is read at start-up; only cpu_isa() looks again
+        monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 

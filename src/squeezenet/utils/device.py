@@ -31,7 +31,9 @@ def has_amx() -> bool:
     return bool(torch.cpu._is_amx_tile_supported())
 
 
-# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) under which its convolutions have no bf16 dot products.
+# Environment variables that cap the kernels' ISA below the CPU's, and the oneDNN caps under
+# which its convolutions have no bf16 dot products.
+ISA_CAP_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 _ONEDNN_CAPS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
 
 
@@ -41,8 +43,8 @@ def native_bf16() -> bool:
     AVX2-only machine on a newer one. There bf16 is emulated: 0.22x fp32's training speed."""
     if not (torch.cpu._is_avx512_bf16_supported() or has_amx()):
         return False
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).strip().upper()
-    return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and cap not in _ONEDNN_CAPS_WITHOUT_BF16
+    onednn_cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").strip().upper()
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and onednn_cap not in _ONEDNN_CAPS_WITHOUT_BF16
 
 
 def cpu_isa() -> str:
@@ -51,7 +53,7 @@ def cpu_isa() -> str:
     features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),
                                        ("AMX", has_amx)) if has()]  # fmt: skip
     capability = torch.backends.cpu.get_cpu_capability()
-    caps = [name for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA") if os.environ.get(name)]
+    caps = [name for name in ISA_CAP_VARIABLES if os.environ.get(name)]
     if caps:
         return f"{capability} (capped by {', '.join(caps)}; the CPU has {', '.join(features) or 'no VNNI, bf16 or AMX'})"
     return f"{capability} ({', '.join(features)})" if features else capability
