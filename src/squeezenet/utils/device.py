@@ -49,11 +49,11 @@ def native_bf16() -> bool:
 
 def cpu_isa() -> str:
     """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``;
-    with the kernels capped by the environment, says so: the features are then the CPU's, not theirs."""
+    with the kernels' ISA set in the environment, says how: the features are then the CPU's, not theirs."""
     features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),
                                        ("AMX", has_amx)) if has()]  # fmt: skip
     capability = torch.backends.cpu.get_cpu_capability()
-    caps = [name for name in ISA_CAP_VARIABLES if os.environ.get(name)]
+    caps = [f"{name}={os.environ[name]}" for name in ISA_CAP_VARIABLES if os.environ.get(name)]
     if caps:
-        return f"{capability} (capped by {', '.join(caps)}; the CPU has {', '.join(features) or 'no VNNI, bf16 or AMX'})"
+        return f"{capability} (kernels set by {', '.join(caps)}; the CPU has {', '.join(features) or 'no VNNI, bf16 or AMX'})"
     return f"{capability} ({', '.join(features)})" if features else capability
