@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup fashion-mnist test demo bench explore-docs clean
+.PHONY: setup fashion-mnist lint test demo bench explore-docs clean
 
 setup: $(STAMP) fashion-mnist
 
@@ -25,7 +25,11 @@ fashion-mnist:
 		echo "note: apt not usable; install dataset-fashion-mnist or pass --data-dir to use Fashion-MNIST"; \
 	fi
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 demo: setup

@@ -5,7 +5,8 @@ measures top-1/top-5 of the decoded file on the held-out val/ images. "compensat
 the calib/ images (error-compensated weight sharing, and for "distilled" points centroid
 fine-tuning by distillation from the original on them); "nearest" points round every weight to
 its nearest centroid, without images. Codebooks come from entropy-constrained k-means (the
-default, rate weight 1) unless the point says "plain k-means" (Deep Compression's, rate weight 0). Writes docs/compression/curve.{csv,md,png};
+default, rate weight 1) unless the point says "plain k-means" (Deep Compression's, rate weight 0).
+Writes docs/compression/curve.{csv,md,png};
 ``--plot-only`` redraws the table and plot from an existing curve.csv.
 """
 
@@ -15,8 +16,10 @@ import sys
 from _shared import REPO, require_shared
 from tqdm import tqdm
 
-from squeezenet.compress.pipeline import CompressOptions, compress
-from squeezenet.evaluation.predict import eval_folder
+from squeezenet.compression.options import CompressOptions
+from squeezenet.compression.pipeline import compress
+from squeezenet.evaluation.model import open_model
+from squeezenet.evaluation.predict import eval_data, eval_model
 from squeezenet.formats.weights import load_model
 from squeezenet.utils.atomic import write_text
 from squeezenet.utils.plots import new_figure, save_figure
@@ -44,24 +47,53 @@ COMPENSATED = [
     ("6-bit, plain k-means", CompressOptions(bits=6, rate_weight=0.0, calib_data=CALIB)),
     ("4-bit, plain k-means", CompressOptions(bits=4, rate_weight=0.0, calib_data=CALIB)),
 ]
-NEAREST = [(label, CompressOptions(bits=bits)) for label, bits in (("8-bit", 8), ("6-bit", 6), ("5-bit", 5), ("4-bit", 4))]
+NEAREST = [
+    (label, CompressOptions(bits=bits)) for label, bits in (("8-bit", 8), ("6-bit", 6), ("5-bit", 5), ("4-bit", 4))
+]
 POINTS = [("compensated", *p) for p in COMPENSATED] + [("nearest", *p) for p in NEAREST]
 
 
+def held_out(path) -> object:
+    """Top-1 / top-5 of a weight file on the val/ images."""
+    model = open_model(path)
+    return eval_model(model, eval_data(model, sample, classes_file=sample / "synset_words.txt"), progress=False)
+
+
 def measure() -> list[dict]:
-    loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")
-    base = eval_folder(loaded, sample / "val", sample / "synset_words.txt", progress=False)
-    rows = [{"method": "fp32", "point": "uncompressed", "bytes": 4 * sum(p.numel() for p in loaded.model.state_dict().values()),
-             "top1": base.top1, "top5": base.top5, "top1_lost": 0.0, "compress_s": 0.0, "decode_s": 0.0}]  # fmt: skip
+    weights = shared / "weights" / "squeezenet1_1-imagenet.pth"
+    loaded = load_model(weights)
+    base = held_out(weights)
+    rows = [
+        {
+            "method": "fp32",
+            "point": "uncompressed",
+            "bytes": 4 * sum(p.numel() for p in loaded.model.state_dict().values()),
+            "top1": base.top1,
+            "top5": base.top5,
+            "top1_lost": 0.0,
+            "compress_s": 0.0,
+            "decode_s": 0.0,
+        }
+    ]
     for method, label, options in tqdm(POINTS, desc="curve", unit="point"):
-        data, report, _ = compress(loaded, options, progress=False)
+        compressed = compress(loaded, options, progress=False)
+        data, report = compressed.data, compressed.report
         path = out / "point.sqz"
         path.write_bytes(data)
-        result = eval_folder(load_model(path), sample / "val", sample / "synset_words.txt", progress=False)
+        result = held_out(path)
         path.unlink()
-        rows.append({"method": method, "point": label, "bytes": len(data), "top1": result.top1, "top5": result.top5,
-                     "top1_lost": base.top1 - result.top1, "compress_s": round(report["compress_seconds"], 2),
-                     "decode_s": round(report["decode_seconds"], 3)})  # fmt: skip
+        rows.append(
+            {
+                "method": method,
+                "point": label,
+                "bytes": len(data),
+                "top1": result.top1,
+                "top5": result.top5,
+                "top1_lost": base.top1 - result.top1,
+                "compress_s": round(report.compress_seconds, 2),
+                "decode_s": round(report.decode_seconds, 3),
+            }
+        )
     with open(out / "curve.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -81,14 +113,20 @@ STAGGER = ((0, -34), (0, 22), (0, -60))  # label offsets (points) for neighbours
 
 def report(rows: list[dict]) -> None:
     base = rows[0]
-    lines = ["| method | point | file (MB) | top-1 (%) | lost (points) | top-5 (%) | compress (s) | decode (s) |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    lines += [f"| {r['method']} | {r['point']} | {r['bytes'] / 1e6:.3f} | {r['top1']:.2f} | {r['top1_lost']:.2f} | {r['top5']:.2f} | {r['compress_s']:g} | {r['decode_s']:g} |"
-              for r in sorted(rows, key=lambda r: -r["bytes"])]  # fmt: skip
+    lines = [
+        "| method | point | file (MB) | top-1 (%) | lost (points) | top-5 (%) | compress (s) | decode (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['method']} | {r['point']} | {r['bytes'] / 1e6:.3f} | {r['top1']:.2f} | {r['top1_lost']:.2f} | "
+        f"{r['top5']:.2f} | {r['compress_s']:g} | {r['decode_s']:g} |"
+        for r in sorted(rows, key=lambda r: -r["bytes"])
+    ]
     write_text(out / "curve.md", "\n".join(lines) + "\n")
     fig, ax = new_figure(1, 1, (9, 5.5))
     ax.axhline(base["top1"], color="grey", ls="--", label=f"fp32 ({base['bytes'] / 1e6:.2f} MB)")
     ax.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
+
     def kind(r: dict) -> str:
         if r["method"] != "compensated":
             return r["method"]
@@ -96,9 +134,13 @@ def report(rows: list[dict]) -> None:
             return "distilled"
         return "pruned" if "%" in r["point"] or "paper" in r["point"] else "plain" if "plain" in r["point"] else "dense"
 
-    series = (("compensated, dense", "o", "-", "dense"), ("compensated, pruned", "s", "", "pruned"),
-              ("compensated, plain k-means", "^", ":", "plain"), ("compensated, distilled 2 epochs", "D", "", "distilled"),
-              ("nearest, dense", "x", "-", "nearest"))  # fmt: skip
+    series = (
+        ("compensated, dense", "o", "-", "dense"),
+        ("compensated, pruned", "s", "", "pruned"),
+        ("compensated, plain k-means", "^", ":", "plain"),
+        ("compensated, distilled 2 epochs", "D", "", "distilled"),
+        ("nearest, dense", "x", "-", "nearest"),
+    )
     for label, marker, line, wanted in series:
         chosen = sorted((r for r in rows[1:] if kind(r) == wanted), key=lambda r: r["bytes"])
         ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls=line, label=label)
@@ -106,8 +148,15 @@ def report(rows: list[dict]) -> None:
         # 0.6-0.7 MB); the legend names the others, and curve.md lists every point.
         for i, r in enumerate(chosen if wanted == "dense" else ()):
             short = r["point"].replace("rate weight", "rw").replace(", ", "\n")
-            ax.annotate(short, (r["bytes"] / 1e6, r["top1"]), textcoords="offset points", xytext=STAGGER[i % 3],
-                        fontsize=7, ha="center", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"})  # fmt: skip
+            ax.annotate(
+                short,
+                (r["bytes"] / 1e6, r["top1"]),
+                textcoords="offset points",
+                xytext=STAGGER[i % 3],
+                fontsize=7,
+                ha="center",
+                arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"},
+            )
     ax.set_ylim(top=max(r["top1"] for r in rows) + 9)  # room for the labels above the top points
     ax.set_xlabel(".sqz file size (MB)")
     ax.set_ylabel("top-1 on held-out images (%)")

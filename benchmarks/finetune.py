@@ -22,18 +22,20 @@ from _shared import REPO, require_shared
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from squeezenet.compress.pipeline import CompressOptions, compress
+from squeezenet.compression.options import CompressOptions
+from squeezenet.compression.pipeline import compress
 from squeezenet.data.images import open_image
 from squeezenet.data.sources import build_source
 from squeezenet.deploy.export import export
+from squeezenet.deploy.options import ExportOptions
 from squeezenet.deploy.ort import ort_session, session_runner
 from squeezenet.deploy.runtime import make_runner
 from squeezenet.evaluation.accuracy import evaluate
 from squeezenet.formats.weights import load_model
-from squeezenet.utils.device import cpu_isa as isa
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import train
 from squeezenet.utils.atomic import write_bytes, write_text
+from squeezenet.utils.device import cpu_isa as isa
 
 shared = require_shared()
 DATA = shared / "hymenoptera"
@@ -58,15 +60,17 @@ def anchor() -> dict:
     """The tutorial's recipe, top to bottom, on our split."""
     source = build_source(str(DATA), workers=0)
     normalize = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-    train_t = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize])
+    train_t = transforms.Compose(
+        [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize]
+    )
     val_t = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), normalize])
     torch.manual_seed(42)
     model = torchvision.models.squeezenet1_1()
     model.load_state_dict(torch.load(WEIGHTS, weights_only=True))
     model.classifier[1] = torch.nn.Conv2d(512, 2, kernel_size=1)
     model.num_classes = 2
-    loader = DataLoader(Samples(source._train.samples, train_t), batch_size=8, shuffle=True, num_workers=0)
-    val = DataLoader(Samples(source._val.samples, val_t), batch_size=8, num_workers=0)
+    loader = DataLoader(Samples(source.split.labelled("train"), train_t), batch_size=8, shuffle=True, num_workers=0)
+    val = DataLoader(Samples(source.split.labelled("held_out"), val_t), batch_size=8, num_workers=0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
     start, history = time.perf_counter(), []
@@ -80,18 +84,32 @@ def anchor() -> dict:
         model.eval()
         with torch.no_grad():
             correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in val)
-        history.append(100 * correct / len(source._val.samples))
-    return {"val_top1": history[-1], "best_epoch_top1": max(history), "seconds": time.perf_counter() - start, "history": history}
+        history.append(100 * correct / len(source.split.labelled("held_out")))
+    return {
+        "val_top1": history[-1],
+        "best_epoch_top1": max(history),
+        "seconds": time.perf_counter() - start,
+        "history": history,
+    }
 
 
 def ours(weights: str | None, out: str | None = None, **overrides: object) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        summary = train(TrainConfig(data=str(DATA), weights=weights, out=out or tmp, quiet=True, workers=0, **overrides))
+        summary = train(
+            TrainConfig(data=str(DATA), weights=weights, out=out or tmp, quiet=True, workers=0, **overrides)
+        )
         seconds = time.perf_counter() - start
-    history = [h["val_top1"] for h in summary["history"]]
-    return {"val_top1": history[-1], "best_epoch_top1": max(history), "seconds": seconds, "history": history,
-            "config": {k: summary["config"][k] for k in ("optimizer", "lr", "backbone_lr", "batch_size", "epochs", "input_size")}}
+    history = [h["val_top1"] for h in summary.history]
+    return {
+        "val_top1": history[-1],
+        "best_epoch_top1": max(history),
+        "seconds": seconds,
+        "history": history,
+        "config": {
+            k: summary.config[k] for k in ("optimizer", "lr", "backbone_lr", "batch_size", "epochs", "input_size")
+        },
+    }
 
 
 def shipped(run: Path) -> dict:
@@ -99,36 +117,67 @@ def shipped(run: Path) -> dict:
     (calibrated on the training split's photos), each scored on the same held-out photos."""
     source = build_source(str(DATA), workers=0)
     calib = run / "calib"
-    for i, (path, _) in enumerate(source._train.samples):  # unlabelled, training split only
+    for i, (path, _) in enumerate(source.split.labelled("train")):  # unlabelled, training split only
         calib.mkdir(exist_ok=True)
         (calib / f"{i}{Path(path).suffix}").symlink_to(path)
     model = run / "model.safetensors"
     loaded = load_model(model)
-    held = DataLoader(Samples(source._val.samples, loaded.preprocess.eval_transform()), batch_size=16)
-    rows = {"fine-tuned fp32": (model.stat().st_size, evaluate(make_runner(loaded, "torch"), held, progress=False).top1)}
-    data, _, _ = compress(loaded, CompressOptions(bits=6, train_data=str(DATA)), progress=False)
+    held = DataLoader(Samples(source.split.labelled("held_out"), loaded.preprocess.eval_transform()), batch_size=16)
+    rows = {
+        "fine-tuned fp32": (model.stat().st_size, evaluate(make_runner(loaded, "torch"), held, progress=False).top1)
+    }
+    data = compress(loaded, CompressOptions(bits=6, data=str(DATA)), progress=False).data
     write_bytes(run / "model.sqz", data)
-    rows["compressed .sqz (6-bit, compensated)"] = (len(data), evaluate(make_runner(load_model(run / "model.sqz"), "torch"), held, progress=False).top1)
-    report = export(loaded, run / "model-int8.onnx", int8=True, calib_data=calib)
-    rows["int8 ONNX"] = (report["bytes"], evaluate(session_runner(ort_session(run / "model-int8.onnx")), held, progress=False).top1)
+    rows["compressed .sqz (6-bit, compensated)"] = (
+        len(data),
+        evaluate(make_runner(load_model(run / "model.sqz"), "torch"), held, progress=False).top1,
+    )
+    report = export(loaded, run / "model-int8.onnx", ExportOptions("onnx", int8=True, calib_data=calib))
+    rows["int8 ONNX"] = (
+        report.bytes,
+        evaluate(session_runner(ort_session(run / "model-int8.onnx")), held, progress=False).top1,
+    )
     return {name: {"bytes": size, "held_out_top1": top1} for name, (size, top1) in rows.items()}
 
 
 def main() -> None:
-    results = {"isa": isa(), "threads": torch.get_num_threads(), "held_out_images": len(build_source(str(DATA), workers=0)._val)}
+    results = {
+        "isa": isa(),
+        "threads": torch.get_num_threads(),
+        "held_out_images": len(build_source(str(DATA), workers=0).split.held_out),
+    }
     results["anchor: tutorial recipe (15 epochs)"] = anchor()
     run = Path(tempfile.mkdtemp())
     results["squeezenet train --weights (defaults)"] = ours(str(WEIGHTS), out=str(run))
-    recipe = {k: v for k, v in results["squeezenet train --weights (defaults)"]["config"].items() if k not in ("backbone_lr", "input_size")}
-    results["same recipe from random weights"] = ours(None, arch="squeezenet1_1", augment=True, warmup_epochs=0.25,
-                                                       label_smoothing=0.1, grad_clip=1.0, weight_decay=1e-4, **recipe)
+    recipe = {
+        k: v
+        for k, v in results["squeezenet train --weights (defaults)"]["config"].items()
+        if k not in ("backbone_lr", "input_size")
+    }
+    results["same recipe from random weights"] = ours(
+        None,
+        arch="squeezenet1_1",
+        augment=True,
+        warmup_epochs=0.25,
+        label_smoothing=0.1,
+        grad_clip=1.0,
+        weight_decay=1e-4,
+        **recipe,
+    )
     base = results["anchor: tutorial recipe (15 epochs)"]["seconds"]
-    lines = [f"Fine-tuning on hymenoptera/train, {results['held_out_images']} held-out photos ({results['isa']}, "
-             f"{results['threads']} threads)", "", "| run | held-out top-1 (%) | best epoch (%) | wall (s) | vs anchor time |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"Fine-tuning on hymenoptera/train, {results['held_out_images']} held-out photos ({results['isa']}, "
+        f"{results['threads']} threads)",
+        "",
+        "| run | held-out top-1 (%) | best epoch (%) | wall (s) | vs anchor time |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in results.items():
         if isinstance(r, dict) and "seconds" in r:
-            lines.append(f"| {name} | {r['val_top1']:.2f} | {r['best_epoch_top1']:.2f} | {r['seconds']:.0f} | {r['seconds'] / base:.2f}x |")
+            lines.append(
+                f"| {name} | {r['val_top1']:.2f} | {r['best_epoch_top1']:.2f} | {r['seconds']:.0f} | "
+                f"{r['seconds'] / base:.2f}x |"
+            )
     results["shipped"] = shipped(run)
     lines += ["", "| the fine-tuned model as shipped | bytes | held-out top-1 (%) |", "|---|---|---|"]
     lines += [f"| {name} | {r['bytes']:,} | {r['held_out_top1']:.2f} |" for name, r in results["shipped"].items()]

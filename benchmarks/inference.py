@@ -10,7 +10,8 @@ import sys
 
 from _shared import REPO, require_shared
 
-from squeezenet.evaluation.predict import folder_loader
+from squeezenet.evaluation.model import runnable
+from squeezenet.evaluation.predict import eval_data
 from squeezenet.formats.weights import load_model
 from squeezenet.speed.endtoend import bench_predict, format_predict
 from squeezenet.speed.peers import bench_peers, format_peers
@@ -19,7 +20,14 @@ from squeezenet.utils.atomic import write_text
 shared = require_shared()
 sample = shared / "imagenet-sample"
 loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")
-val = lambda: folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0)  # noqa: E731
+
+
+def val() -> object:
+    return eval_data(
+        runnable(loaded), sample, classes_file=sample / "synset_words.txt", batch_size=50, workers=0
+    ).batches
+
+
 peers = bench_peers(loaded, sample / "calib", val, batch_size=32)
 print(format_peers(peers), flush=True)
 image = sorted((sample / "val").rglob("*.JPEG"))[0]

@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 from _shared import REPO, require_shared
 
-from squeezenet.compress.adapt import AdaptOptions, adapt
-from squeezenet.compress.pipeline import CompressOptions, compress
+from squeezenet.compression.adapt import adapt
+from squeezenet.compression.options import AdaptOptions, CompressOptions
+from squeezenet.compression.pipeline import compress
 from squeezenet.data.images import open_image
 from squeezenet.data.sources import build_source
 from squeezenet.formats import sqz
@@ -31,29 +32,42 @@ from squeezenet.utils.plots import new_figure, save_figure
 
 shared = require_shared()
 DATA, OUT = shared / "hymenoptera", REPO / "docs" / "ota"
-held = build_source(str(DATA), workers=0)._val.samples
+held = build_source(str(DATA), workers=0).split.labelled("held_out")
 
 
 def top1(state_or_model: torch.nn.Module, preprocess) -> float:
     images = torch.stack([preprocess.eval_transform()(open_image(p, min_side=preprocess.decode_side)) for p, _ in held])
     with torch.no_grad():
-        return float((state_or_model.eval()(images).argmax(1) == torch.tensor([y for _, y in held])).float().mean()) * 100
+        return (
+            float((state_or_model.eval()(images).argmax(1) == torch.tensor([y for _, y in held])).float().mean()) * 100
+        )
 
 
 def of_sqz(data: bytes) -> float:
-    config, preprocess, _, state = sqz.decode_sqz(data)
-    return top1(build_checked(config, state, "model"), preprocess)
+    contents = sqz.decode(data)
+    return top1(build_checked(contents.config, contents.state(), "model"), contents.preprocess)
 
 
 start = time.perf_counter()
-base, _, _ = compress(load_model(shared / "weights" / "squeezenet1_1-imagenet.pth"),
-                      CompressOptions(bits=6, calib_data=shared / "imagenet-sample" / "calib"), progress=False)  # fmt: skip
+base = compress(
+    load_model(shared / "weights" / "squeezenet1_1-imagenet.pth"),
+    CompressOptions(bits=6, calib_data=shared / "imagenet-sample" / "calib"),
+    progress=False,
+).data
 with tempfile.TemporaryDirectory() as tmp:
-    train(TrainConfig(data=str(DATA), weights=str(shared / "weights" / "squeezenet1_1-imagenet.pth"), out=tmp, quiet=True, workers=0))
+    train(
+        TrainConfig(
+            data=str(DATA),
+            weights=str(shared / "weights" / "squeezenet1_1-imagenet.pth"),
+            out=tmp,
+            quiet=True,
+            workers=0,
+        )
+    )
     fp32_path = Path(tmp) / "model.safetensors"
     fine = load_model(fp32_path)
     fp32 = {"bytes": fp32_path.stat().st_size, "top1": top1(fine.model, fine.preprocess)}
-    compressed, _, _ = compress(fine, CompressOptions(bits=6, train_data=str(DATA)), progress=False)
+    compressed = compress(fine, CompressOptions(bits=6, data=str(DATA)), progress=False).data
 adapted, _ = adapt(base, str(DATA), AdaptOptions(), progress=False)
 patch = make_patch(base, adapted)
 assert apply_patch(base, patch) == adapted
@@ -63,11 +77,22 @@ rows = {
     "whole .sqz (adapted)": {"bytes": len(adapted), "top1": of_sqz(adapted)},
     ".sqzpatch (adapt + diff)": {"bytes": len(patch), "top1": of_sqz(adapted)},
 }
-results = {"isa": cpu_isa(), "base_bytes": len(base), "held_out_images": len(held), "seconds": time.perf_counter() - start, "updates": rows}
+results = {
+    "isa": cpu_isa(),
+    "base_bytes": len(base),
+    "held_out_images": len(held),
+    "seconds": time.perf_counter() - start,
+    "updates": rows,
+}
 OUT.mkdir(parents=True, exist_ok=True)
 write_text(OUT / "results.json", json.dumps(results, indent=2) + "\n")
-lines = [f"Base: ImageNet v1.1, 6-bit .sqz, {len(base):,} bytes; new task: ants/bees, {len(held)} held-out photos ({cpu_isa()})",
-         "", "| update sent | bytes | base file / update | held-out top-1 (%) |", "|---|---|---|---|"]  # fmt: skip
+lines = [
+    f"Base: ImageNet v1.1, 6-bit .sqz, {len(base):,} bytes; new task: ants/bees, {len(held)} held-out photos "
+    f"({cpu_isa()})",
+    "",
+    "| update sent | bytes | base file / update | held-out top-1 (%) |",
+    "|---|---|---|---|",
+]
 lines += [f"| {k} | {r['bytes']:,} | {len(base) / r['bytes']:.2f} | {r['top1']:.2f} |" for k, r in rows.items()]
 write_text(OUT / "results.md", "\n".join(lines) + "\n")
 fig, ax = new_figure(1, 1, (7.5, 4.5))

@@ -49,6 +49,8 @@ def int8_fidelity(shared: object, backend: str) -> tuple[float, float, float, fl
         fp32 = loaded.model(images)
     int8 = make_runner(loaded, backend, sample / "calib")(images)
     agreement = float((int8.argmax(1) == fp32.argmax(1)).float().mean())
-    kl = float(torch.nn.functional.kl_div(int8.log_softmax(1), fp32.log_softmax(1), log_target=True, reduction="batchmean"))
+    kl = float(
+        torch.nn.functional.kl_div(int8.log_softmax(1), fp32.log_softmax(1), log_target=True, reduction="batchmean")
+    )
     fp32_top1, int8_top1 = (float((x.argmax(1) == labels).float().mean()) * 100 for x in (fp32, int8))
     return agreement, kl, fp32_top1, int8_top1

@@ -12,19 +12,19 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "squeezenet"
 # Bottom to top. A module may import from its own layer or any layer below it.
 LAYERS = [
-    {"__init__", "errors", "utils"},
+    {"__init__", "version", "errors", "utils"},
     {"models"},
     {"formats"},
     {"zoo"},
     {"data"},
     {"train"},
-    {"compress"},
+    {"compression"},
     {"deploy"},
     {"evaluation"},
     {"speed"},
     {"explore"},
     {"demo"},
-    {"cli", "__main__"},
+    {"api", "cli", "__main__"},
 ]
 
 

@@ -1,8 +1,8 @@
 from pathlib import Path
 
 from squeezenet.data.sources import build_source
-from squeezenet.demo import DEMO_DESIGN, _export_stage, _train_stage
-from squeezenet.deploy.runtime import ENGINES
+from squeezenet.demo import DEMO_DESIGN, DEMO_LR, _export_stage, _train_stage
+from squeezenet.deploy.backends import ENGINES
 from squeezenet.formats.weights import load_model
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import train
@@ -16,17 +16,31 @@ def test_an_earlier_demos_run_is_moved_aside_not_a_dead_end(tmp_path, tiny_fmnis
     assert "moved to" in capsys.readouterr().err
     assert load_model(tmp_path / "demo" / "train.previous" / "model.safetensors").config.stem == "small"
     assert load_model(run_dir / "model.safetensors").config.stem == "strided"
-    assert summary["model_config"]["norm"] == "squeeze"
-    again = _train_stage(TrainConfig(**common, design=DEMO_DESIGN, resume=True))  # the same demo: resumed, nothing moved
-    assert again["val_top1"] == summary["val_top1"] and "moved" not in capsys.readouterr().err
+    assert summary.model_config["norm"] == "squeeze"
+    again = _train_stage(
+        TrainConfig(**common, design=DEMO_DESIGN, resume=True)
+    )  # the same demo: resumed, nothing moved
+    assert again.val_top1 == summary.val_top1 and "moved" not in capsys.readouterr().err
 
 
 def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_it_built(tmp_path, tiny_fmnist):
     run_dir = tmp_path / "train"
-    train(TrainConfig(data_dir=str(tiny_fmnist), epochs=1, batch_size=128, quiet=True, out=str(run_dir), design=DEMO_DESIGN))
+    train(
+        TrainConfig(
+            data_dir=str(tiny_fmnist),
+            epochs=4,
+            batch_size=64,
+            lr=DEMO_LR,
+            quiet=True,
+            out=str(run_dir),
+            design=DEMO_DESIGN,
+        )
+    )
     loaded = load_model(run_dir / "model.safetensors")
     report = _export_stage(loaded, build_source("fashion-mnist", str(tiny_fmnist)), tmp_path)
     assert [r["backend"] for r in report["bench"]] == ["torch", *ENGINES]
     assert {c["backend"] for c in report["auto"]["candidates"]} == set(ENGINES)
     assert Path(report["best_file"]).exists() and (tmp_path / "model.onnx").exists()
-    assert 0 <= report["best_test_top1"] <= 100 and report["max_logit_diff"] < 1e-3
+    assert report["max_logit_diff"] < 1e-3
+    # auto's budget is 5% disagreement on held-out images: the shipped engine scores as fp32 does, within it
+    assert report["fp32_test_top1"] > 50 and abs(report["best_test_top1"] - report["fp32_test_top1"]) <= 5

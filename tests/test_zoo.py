@@ -14,7 +14,9 @@ def test_torch_hub_local_entry_points(tmp_path):
     path = tmp_path / "v11.pth"
     save_model(SqueezeNet(arch_config("squeezenet1_1")), path)
     model = torch.hub.load(str(REPO), "squeezenet1_1", source="local", weights=str(path))
-    assert torch.equal(model.state_dict()["features.0.weight"], torch.load(path, weights_only=True)["features.0.weight"])
+    assert torch.equal(
+        model.state_dict()["features.0.weight"], torch.load(path, weights_only=True)["features.0.weight"]
+    )
     assert model(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
     point = torch.hub.load(str(REPO), "squeezenet1_1", source="local", sr=0.25, bypass="simple")
     assert point.config.sr == 0.25 and point.config.bypass == "simple"

@@ -4,8 +4,8 @@
    each squeeze (``DEMO_DESIGN``) on the 60,000 training images, measured on the 10,000 test
    images; the saved file is the plain SqueezeNet with the batch norm folded in;
 2. compress: Deep Compression with labelled retraining, to a .sqz file, measured again;
-3. export: ONNX fp32, and the fastest engine on this CPU (``export --format auto``: ONNX Runtime
-   or OpenVINO, fp32 or int8 calibrated on training images) with its test accuracy; every
+3. export: ONNX fp32, and the fastest engine on this CPU (``export --format auto``: every engine,
+   fp32 or int8 calibrated on training images) with its test accuracy beside fp32's; every
    engine's speed against torch eager, and the on-chip footprint.
 Each stage's figures go into the same report. Rerunning resumes an interrupted training run;
 the run of an earlier version of the demo (another model) is moved to ``train.previous``.
@@ -21,45 +21,34 @@ from typing import Any
 
 import torch
 
-from .compress.pipeline import CompressOptions, compress
+from .compression.options import CompressOptions
+from .compression.pipeline import compress
 from .data.sources import TensorSource, build_source
-from .deploy.export import export_auto
+from .deploy.backends import ENGINES
+from .deploy.export import export
 from .deploy.footprint import footprint
-from .deploy.onnx_export import export_onnx
-from .deploy.runtime import ENGINES, Engine
+from .deploy.options import ExportOptions
 from .evaluation.accuracy import evaluate
 from .formats.sqz import write_sqz
 from .formats.weights import load_model
 from .speed.inference import bench_inference
-from .train.config import TrainConfig
-from .train.loop import OtherRunError, train
+from .train.config import MODEL_FILE, TrainConfig
+from .train.loop import OtherRunError, RunSummary, train
 from .train.report import write_json
 from .utils.atomic import write_text
 from .utils.device import cpu_isa
 
-# Demo compression: the paper's density (3x3 expand filters at 33%, 1x1 dense), 5-bit shared
-# weights, error-compensated assignment on training images, then a tenth of an epoch of
-# retraining (labels + distillation) after pruning and a tenth of centroid fine-tuning: ~30 s.
-# Measured on a 5-epoch model (91.11%, AVX-512 bf16): 0.1 epoch per phase 90.25% in 26 s, 0.25
-# 90.46% in 72 s; one epoch per phase cost 0.33 points in ~200 s on a 10-epoch model. The 20x
-# point (4-bit, 20% density in four prune-retrain steps) takes ~20 minutes: see the README.
-# Plain k-means (rate weight 0), as the paper's Deep Compression: the demo reproduces the
-# published method; entropy-constrained sharing, the CLI's default, is measured in the README.
+# Compression: the paper's density (3x3 expand filters at 33%, 1x1 dense), 5-bit shared weights,
+# error-compensated assignment on training images, then a tenth of an epoch of retraining (labels
+# and distillation) after pruning and a tenth of centroid fine-tuning. Plain k-means (rate weight
+# 0), as the paper's Deep Compression: the demo reproduces the published method.
 DEMO_COMPRESSION = CompressOptions(
-    bits=5, density="paper", train_data="fashion-mnist", epochs=0.1, lr=2e-4, batch_size=64, rate_weight=0.0
+    bits=5, density="paper", data="fashion-mnist", epochs=0.1, lr=2e-4, batch_size=64, rate_weight=0.0
 )
-
-
-# The demo's model: v1.1 with the paper's Section 6 simple bypass (identity shortcuts around fire3,
-# 5, 7, 9), a strided 3x3 conv1 in place of conv1 + max-pool (0.74x the step time: the 28x28x64
-# stem activations were a quarter of it), and batch norm after each squeeze convolution while
-# training, folded into it when saved (the file is a plain SqueezeNet). Measured test top-1 after
-# 5 epochs (AVX-512 bf16, seed 42): bypass alone 91.72%; + squeeze batch norm 92.82% at lr 3e-3,
-# 93.10% at 6e-3; + strided stem at 6e-3 93.02% (169 s of training against 235 s), at 1e-2
-# 92.84%; 6 epochs 93.04%; batch norm after conv1 too 93.03%; after every convolution 93.16% at
-# 3e-3 but 1.4x the step time; an EMA of the weights (0.998) 92.85%; dropout 0.25 84.49% (logits
-# died: see train/config.py). Seeds 1 and 2 of this recipe: 92.72%, 93.09%. In 4 epochs (for AVX2
-# machines' time) nothing reached 93%: lr 8e-3 92.79% at best (README, issue 17).
+# The model: v1.1 with the paper's Section 6 simple bypass, a strided 3x3 conv1 in place of conv1
+# and its max-pool (a quarter of the stem's work), and batch norm after each squeeze convolution
+# while training (folded into it when saved: the file is a plain SqueezeNet), which lets the
+# learning rate double. docs/results/training.md has the variants measured against it.
 DEMO_DESIGN = {"bypass": "simple", "stem": "strided", "norm": "squeeze"}
 DEMO_LR = 6e-3
 
@@ -72,24 +61,34 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     out = Path(out)
     start = time.perf_counter()
     run_dir = out / "train"
-    summary = _train_stage(TrainConfig(arch="squeezenet1_1", data="fashion-mnist", out=str(run_dir), epochs=epochs,
-                                       resume=True, quiet=quiet, design=DEMO_DESIGN, lr=DEMO_LR))  # fmt: skip
-    weights = run_dir / "model.safetensors"
+    summary = _train_stage(
+        TrainConfig(
+            arch="squeezenet1_1",
+            data="fashion-mnist",
+            out=str(run_dir),
+            epochs=epochs,
+            resume=True,
+            quiet=quiet,
+            design=DEMO_DESIGN,
+            lr=DEMO_LR,
+        )
+    )
+    weights = run_dir / MODEL_FILE
     loaded = load_model(weights)
     params = sum(p.numel() for p in loaded.model.parameters())  # as saved: the batch norm folded in
     source = build_source("fashion-mnist")
     report: dict[str, Any] = {
         "dataset": "Fashion-MNIST (60,000 train / 10,000 test, 28x28 grayscale)",
         "model": "squeezenet1_1, simple bypass, strided stem, squeeze batch norm (folded when saved)",
-        "test_top1": summary["val_top1"],
-        "test_top5": summary["val_top5"],
+        "test_top1": summary.val_top1,
+        "test_top5": summary.val_top5,
         "params": params,
         "size_bytes_fp32": 4 * params,
         "weights_file_bytes": weights.stat().st_size,
-        "train_seconds": summary["train_seconds"],
-        "train_images_per_s": summary["images_per_s"],
-        "epochs": len(summary["history"]),
-        "machine": f"{cpu_isa()}, {torch.get_num_threads()} threads, {summary['environment']['amp']} autocast",
+        "train_seconds": summary.train_seconds,
+        "train_images_per_s": summary.images_per_s,
+        "epochs": len(summary.history),
+        "machine": f"{cpu_isa()}, {torch.get_num_threads()} threads, {summary.environment['amp']} autocast",
     }
     report["compression"] = _compress_stage(loaded, weights, source, out, quiet)
     export_start = time.perf_counter()
@@ -101,7 +100,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     return report
 
 
-def _train_stage(cfg: TrainConfig) -> dict[str, Any]:
+def _train_stage(cfg: TrainConfig) -> RunSummary:
     """Train, resuming an interrupted demo; the run of an earlier demo (another model or schedule)
     is moved aside to ``train.previous``, not overwritten and not a dead end."""
     try:
@@ -117,33 +116,47 @@ def _train_stage(cfg: TrainConfig) -> dict[str, Any]:
 
 def _compress_stage(loaded: Any, weights: Path, source: TensorSource, out: Path, quiet: bool) -> dict[str, Any]:
     start = time.perf_counter()
-    data, report, _ = compress(loaded, DEMO_COMPRESSION, progress=not quiet)
-    write_sqz(out / "model.sqz", data)
-    compressed = load_model(out / "model.sqz")  # measure what was written, decoded from disk
-    result = evaluate(compressed.model, _test_batches(source), progress=False)
+    compressed = compress(loaded, DEMO_COMPRESSION, progress=not quiet)
+    write_sqz(out / "model.sqz", compressed.data)
+    from_disk = load_model(out / "model.sqz")  # measure what was written, decoded from disk
+    result = evaluate(from_disk.model, _test_batches(source), progress=False)
     return {
-        "file": str(out / "model.sqz"), "file_bytes": len(data), "ratio_vs_fp32_file": weights.stat().st_size / len(data),
-        "test_top1": result.top1, "test_top5": result.top5, "bits": DEMO_COMPRESSION.bits,
-        "density": DEMO_COMPRESSION.density, "seconds": time.perf_counter() - start, "decode_seconds": report["decode_seconds"],
-    }  # fmt: skip
+        "file": str(out / "model.sqz"),
+        "file_bytes": len(compressed.data),
+        "ratio_vs_fp32_file": weights.stat().st_size / len(compressed.data),
+        "test_top1": result.top1,
+        "test_top5": result.top5,
+        "bits": DEMO_COMPRESSION.bits,
+        "density": DEMO_COMPRESSION.density,
+        "seconds": time.perf_counter() - start,
+        "decode_seconds": compressed.report.decode_seconds,
+    }
 
 
 def _export_stage(loaded: Any, source: TensorSource, out: Path) -> dict[str, Any]:
     """fp32 ONNX (the portable file), then ``export --format auto``: every engine timed here at
-    batch 1 and checked on held-out training images, the fastest written and measured on test;
-    the same engines (not rebuilt) timed at batch 32 against torch eager for the table."""
+    batch 1 and checked on held-out training images, the fastest written and measured on test
+    beside the fp32 model on the same batches; the same engines (not rebuilt) timed at batch 32
+    against torch eager for the table."""
     calib = next(source.train_batches(0, 0, 256, 0, 1, seed=0)).images
-    exported = export_onnx(loaded, out / "model.onnx", real_images=calib[:64])
-    best, engines = export_auto(loaded, out / "model-best", calib)
-    best_result = evaluate(Engine.load(best["backend"], best["file"]).runner(), _test_batches(source), progress=False)
-    runners = {backend: engine.runner() for backend, engine in engines.items()}
+    onnx_file = export(loaded, out / "model.onnx", ExportOptions("onnx", calib_data=calib))
+    best = export(loaded, out / "model-best", ExportOptions("auto", calib_data=calib))
+    choice = best.auto
+    fp32_result = evaluate(loaded.model, _test_batches(source), progress=False)
+    best_result = evaluate(choice.engines[choice.chosen].runner(), _test_batches(source), progress=False)
+    runners = {name: engine.runner() for name, engine in choice.engines.items()}
     bench = bench_inference(loaded, ["torch", *ENGINES], 32, calib, repeats=10, latency_repeats=50, runners=runners)
     return {
-        "onnx_bytes": exported["bytes"], "max_logit_diff": max(exported["max_logit_diff_random"], exported["max_logit_diff_real"]),
-        "best_file": best["file"], "best_bytes": best["bytes"], "best_test_top1": best_result.top1, "auto": best["auto"],
+        "onnx_bytes": onnx_file.bytes,
+        "max_logit_diff": max(onnx_file.max_logit_diff_random, onnx_file.max_logit_diff_real),
+        "best_file": best.file,
+        "best_bytes": best.bytes,
+        "best_test_top1": best_result.top1,
+        "fp32_test_top1": fp32_result.top1,
+        "auto": choice.to_dict(),
         "bench": bench["results"],
         "footprint": {p: footprint(loaded.model, 28, p, 10_000_000).to_dict() for p in ("fp32", "int8")},
-    }  # fmt: skip
+    }
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -159,25 +172,33 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"| test top-1 / top-5 | {report['test_top1']:.2f}% / {report['test_top5']:.2f}% |",
         f"| parameters | {report['params']:,} |",
         f"| fp32 weights file | {report['weights_file_bytes'] / 1e6:.2f} MB |",
-        f"| training | {report['epochs']} epochs, {report['train_seconds']:.0f} s, {report['train_images_per_s']:.0f} images/s |",
+        f"| training | {report['epochs']} epochs, {report['train_seconds']:.0f} s, "
+        f"{report['train_images_per_s']:.0f} images/s |",
         f"| Deep Compression ({c['bits']}-bit, density {c['density']}) | {c['file_bytes'] / 1e3:.1f} KB, "
         f"{c['ratio_vs_fp32_file']:.1f}x smaller, test top-1 {c['test_top1']:.2f}% |",
         f"| ONNX fp32 | {e['onnx_bytes'] / 1e6:.2f} MB |",
-        f"| fastest engine here (`export --format auto`, batch 1) | {e['auto']['chosen']}: {Path(e['best_file']).name}, "
-        f"{e['best_bytes'] / 1e6:.2f} MB, test top-1 {e['best_test_top1']:.2f}% |",
+        f"| fastest engine here (`export --format auto`, batch 1) | {e['auto']['chosen']}: "
+        f"{Path(e['best_file']).name}, "
+        f"{e['best_bytes'] / 1e6:.2f} MB, test top-1 {e['best_test_top1']:.2f}% (fp32 {e['fp32_test_top1']:.2f}%) |",
         f"| demo wall time | {report['total_seconds']:.0f} s (training {report['train_seconds']:.0f} s, compression "
         f"{c['seconds']:.0f} s, export {e['seconds']:.0f} s) |",
         "",
         "| backend | images/s (batch 32) | vs torch | batch-1 latency (ms) |",
         "|---|---|---|---|",
-        *[f"| {r['backend']} | {r['images_per_s']:.0f} | {r['ratio_vs_torch']:.2f}x | {r['latency_ms_bs1']:.2f} |" for r in e["bench"]],
+        *[
+            f"| {r['backend']} | {r['images_per_s']:.0f} | {r['ratio_vs_torch']:.2f}x | {r['latency_ms_bs1']:.2f} |"
+            for r in e["bench"]
+        ],
         "",
         "| precision | weights | peak activations | total | fits 10 MB |",
         "|---|---|---|---|---|",
-        *[f"| {p} | {f['weight_bytes'] / 1e3:.0f} KB | {f['peak_activation_bytes'] / 1e3:.0f} KB | {f['total_bytes'] / 1e3:.0f} KB | {f['fits']} |"
-          for p, f in e["footprint"].items()],
+        *[
+            f"| {p} | {f['weight_bytes'] / 1e3:.0f} KB | {f['peak_activation_bytes'] / 1e3:.0f} KB | "
+            f"{f['total_bytes'] / 1e3:.0f} KB | {f['fits']} |"
+            for p, f in e["footprint"].items()
+        ],
         "",
         "![learning curves](train/curves.png)",
         "",
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)

@@ -22,9 +22,12 @@ __all__ = ["LoadedModel", "create_model", "load_model", "load_pretrained", "sque
 
 
 def create_model(
-    name: str, pretrained: bool | str | Path = False, num_classes: int | None = None, weights: str | Path | None = None,
+    name: str,
+    pretrained: bool | str | Path = False,
+    num_classes: int | None = None,
+    weights: str | Path | None = None,
     **overrides: Any,
-) -> SqueezeNet:  # fmt: skip
+) -> SqueezeNet:
     """timm's ``create_model``: ``name`` randomly initialised, or with ``pretrained`` weights (True:
     torchvision's ImageNet weights; a path: that file; ``weights=`` is the same, torchvision's
     word). When ``num_classes`` differs from the weights' head, conv10 is replaced (N(0, 0.01))
@@ -52,7 +55,6 @@ def load_pretrained(model: SqueezeNet, pretrained: LoadedModel, keep_head: bool)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith(f"{CONV10}.") for k in missing):
         raise SqueezeNetError(f"the pretrained weights do not fit the model ({(unexpected or missing)[0]})")
-
 
 
 def squeezenet1_0(weights: str | Path | None = None, num_classes: int | None = None, **overrides: Any) -> SqueezeNet:

@@ -34,7 +34,7 @@ def test_robust_folder_skips_and_counts(tmp_path):
     Image.new("RGB", (30, 30), (200, 0, 0)).save(tmp_path / "a" / "good.png")
     (tmp_path / "a" / "bad.png").write_bytes(b"\x89PNG broken")
     folder = RobustImageFolder(tmp_path, IMAGENET.eval_transform())
-    images, targets, skipped = collate_skipping_bad([folder[0], folder[1]])
+    images, _targets, skipped = collate_skipping_bad([folder[0], folder[1]])
     assert images.shape == (1, 3, 224, 224) and skipped == 1
 
 
@@ -82,11 +82,24 @@ def test_symlink_loop_fifo_and_duplicates_are_walked_once(tmp_path, capsys):
     (tmp_path / "data" / "b" / "again.png").symlink_to(tmp_path / "data" / "b" / "0.png")
     os.mkfifo(tmp_path / "data" / "b" / "pipe.JPEG")  # would block a reader forever
     folder = RobustImageFolder(tmp_path / "data", IMAGENET.eval_transform())
-    assert len(folder) == 6 and folder.walk.not_regular == 1 and folder.walk.revisits >= 2
-    save_model(SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=2, base_e=16, incr_e=16)), tmp_path / "m.safetensors")
-    code = main(["eval", "--weights", str(tmp_path / "m.safetensors"), "--data", str(tmp_path / "data"), "--quiet", "--workers", "0"])
+    assert len(folder) == 6 and len(folder.walk.not_regular) == 1 and len(folder.walk.revisits) >= 2
+    save_model(
+        SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=2, base_e=16, incr_e=16)), tmp_path / "m.safetensors"
+    )
+    code = main(
+        [
+            "eval",
+            "--weights",
+            str(tmp_path / "m.safetensors"),
+            "--data",
+            str(tmp_path / "data"),
+            "--quiet",
+            "--workers",
+            "0",
+        ]
+    )
     out = capsys.readouterr().out
-    assert code == 0 and "on 6 images" in out and "1 non-regular files" in out
+    assert code == 0 and "on 6 images" in out and "1 non-regular file (" in out and "pipe.JPEG" in out
 
 
 def test_fifo_as_class_file_is_refused_not_waited_on(tmp_path):

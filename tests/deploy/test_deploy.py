@@ -27,8 +27,6 @@ def small_weights(tmp_path):
     return path
 
 
-
-
 def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_weights):
     out = tmp_path / "m.onnx"
     code, stdout, err = run(capsys, "export", "--weights", small_weights, "--format", "onnx", "--out", out, "--json")
@@ -47,12 +45,13 @@ def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_
 
 
 def test_onnx_export_on_real_images(shared, imagenet_weights, tmp_path):
-    from squeezenet.deploy.onnx_export import export_onnx
+    from squeezenet.deploy.export import export
+    from squeezenet.deploy.options import ExportOptions
 
     loaded = load_model(imagenet_weights)
     images = load_images(loaded, sorted((shared / "imagenet-sample" / "val").glob("*/*.JPEG"))[:8])
-    report = export_onnx(loaded, tmp_path / "v11.onnx", real_images=images)
-    assert report["max_logit_diff_real"] < 1e-3 and report["max_logit_diff_random"] < 1e-3
+    report = export(loaded, tmp_path / "v11.onnx", ExportOptions("onnx", calib_data=images))
+    assert report.max_logit_diff_real < 1e-3 and report.max_logit_diff_random < 1e-3
 
 
 @pytest.mark.slow
@@ -72,7 +71,9 @@ def test_predict_on_onnxruntime_matches_torch(capsys, small_weights, tmp_path):
 
     Image.new("RGB", (300, 260), (120, 30, 200)).save(tmp_path / "a.png")
     code, out_t, _ = run(capsys, "predict", "--weights", small_weights, tmp_path / "a.png", "--json")
-    code, out_o, err = run(capsys, "predict", "--weights", small_weights, tmp_path / "a.png", "--json", "--backend", "onnxruntime")
+    code, out_o, err = run(
+        capsys, "predict", "--weights", small_weights, tmp_path / "a.png", "--json", "--backend", "onnxruntime"
+    )
     assert code == 0, err
     t, o = json.loads(out_t)[0]["top"], json.loads(out_o)[0]["top"]
     assert [x["index"] for x in t] == [x["index"] for x in o]
@@ -86,7 +87,9 @@ def test_bad_calibration_data_is_one_line(capsys, tmp_path, small_weights, case)
         calib.mkdir()
     if case == "unreadable":
         (calib / "a.jpg").write_bytes(b"garbage")
-    code, _, err = run(capsys, "export", "--weights", small_weights, "--int8", "--calib-data", calib, "--out", tmp_path / "q.onnx")
+    code, _, err = run(
+        capsys, "export", "--weights", small_weights, "--int8", "--calib-data", calib, "--out", tmp_path / "q.onnx"
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1 and "calibration" in err
     assert not (tmp_path / "q.onnx").exists()
 
@@ -94,7 +97,7 @@ def test_bad_calibration_data_is_one_line(capsys, tmp_path, small_weights, case)
 def test_non_onnx_and_wrong_suffix_refused(capsys, tmp_path, small_weights):
     (tmp_path / "fake.onnx").write_bytes(b"not onnx at all")
     with pytest.raises(SqueezeNetError):
-        ort_session((tmp_path / "fake.onnx"))
+        ort_session(tmp_path / "fake.onnx")
     code, _, err = run(capsys, "export", "--weights", tmp_path / "fake.onnx", "--out", tmp_path / "x.onnx")
     assert code == 2 and "unsupported weight format" in err
     code, _, err = run(capsys, "export", "--weights", small_weights, "--out", tmp_path / "x.bin")
@@ -110,13 +113,26 @@ def test_footprint_peak_is_conv1_plus_pool1_for_v11():
 
 
 def test_footprint_cli_json(capsys):
-    code, out, _ = run(capsys, "info", "--arch", "squeezenet1_0", "--footprint", "--precision", "fp32", "--budget", "4MB", "--json")
+    code, out, _ = run(
+        capsys,
+        "info",
+        "--arch",
+        "squeezenet1_0",
+        "--footprint",
+        "--precision",
+        "fp32",
+        "--memory-budget",
+        "4MB",
+        "--json",
+    )
     fp = json.loads(out)["footprint"]
     assert code == 0 and fp["fits"] is False and fp["budget_bytes"] == 4_000_000
 
 
 def test_bench_inference_reports_ratios(capsys):
-    code, out, err = run(capsys, "bench", "--backends", "torch,onnxruntime", "--batch-size", "2", "--input-size", "64", "--json")
+    code, out, err = run(
+        capsys, "bench", "--backend", "torch,onnxruntime", "--batch-size", "2", "--input-size", "64", "--json"
+    )
     assert code == 0, err
     rows = json.loads(out)["inference"]["results"]
     assert [r["backend"] for r in rows] == ["torch", "onnxruntime"]
@@ -131,6 +147,8 @@ def test_bench_inference_times_the_engines_it_is_given_instead_of_building_them(
         calls.append(len(x))
         return torch.zeros(len(x), 10)
 
-    report = bench_inference(loaded, ["torch", "onnxruntime-int8"], 2, repeats=2, latency_repeats=2, runners={"onnxruntime-int8": runner})
+    report = bench_inference(
+        loaded, ["torch", "onnxruntime-int8"], 2, repeats=2, latency_repeats=2, runners={"onnxruntime-int8": runner}
+    )
     assert [r["backend"] for r in report["results"]] == ["torch", "onnxruntime-int8"]
     assert 2 in calls and 1 in calls  # batch and latency timed on the given runner: no calibration images needed

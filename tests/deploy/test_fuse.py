@@ -16,10 +16,13 @@ from squeezenet.utils.device import has_amx
 
 @pytest.mark.parametrize(
     "config",
-    [SqueezeNetConfig(layout="v1_0"), SqueezeNetConfig(layout="v1_1", bypass="simple"),
-     SqueezeNetConfig(layout="v1_1", bypass="complex", stem="small", num_classes=10, in_channels=1)],
+    [
+        SqueezeNetConfig(layout="v1_0"),
+        SqueezeNetConfig(layout="v1_1", bypass="simple"),
+        SqueezeNetConfig(layout="v1_1", bypass="complex", stem="small", num_classes=10, in_channels=1),
+    ],
     ids=["v1_0", "v1_1-simple-bypass", "small-complex-bypass"],
-)  # fmt: skip
+)
 def test_fused_expands_compute_the_same_function_and_leave_the_model_alone(config):
     model = SqueezeNet(config).eval()
     for p in model.parameters():  # nonzero biases, so a bias in the wrong slot would show

@@ -1,4 +1,5 @@
 import csv
+import json
 
 import pytest
 from helpers import formula_params
@@ -20,16 +21,46 @@ def base(tiny_fmnist) -> TrainConfig:
 
 
 def test_sr_sweep_rows_sizes_and_views(tmp_path, tiny_fmnist, capsys):
-    code = main(["explore", "sr", "--values", "0.125", "0.25", "--data-dir", str(tiny_fmnist), "--epochs", "1",
-                 "--limit-train", "256", "--limit-val", "64", "--batch-size", "64", "--seeds", "2", "--out", str(tmp_path), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "explore",
+            "sr",
+            "--values",
+            "0.125",
+            "0.25",
+            "--data-dir",
+            str(tiny_fmnist),
+            "--epochs",
+            "1",
+            "--limit-train",
+            "256",
+            "--limit-val",
+            "64",
+            "--batch-size",
+            "64",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     rows = read_rows(tmp_path / "results.csv")
     assert len(rows) == 4 and {r["seed"] for r in rows} == {"42", "43"}
+    runs = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*/run.json")]
+    assert len(runs) == 4
     for r in rows:
         config = SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10, sr=float(r["sr"]))
         assert int(r["params"]) == formula_params(config)
         assert int(r["size_bytes"]) == 4 * formula_params(config)
-        assert 0 <= float(r["top1"]) <= 100
+        # each row is its own job's run: the same design point and seed, the same accuracy
+        job = [j for j in runs if j["model_config"]["sr"] == float(r["sr"]) and j["config"]["seed"] == int(r["seed"])]
+        assert (
+            len(job) == 1
+            and float(r["top1"]) == pytest.approx(job[0]["val_top1"])
+            and job[0]["params"] == int(r["params"])
+        )
     assert (tmp_path / "sr.png").is_file()
     assert "± " in (tmp_path / "sr.md").read_text()
 

@@ -24,7 +24,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from squeezenet.compress.pipeline import CompressOptions, compress
+from squeezenet.compression.options import CompressOptions
+from squeezenet.compression.pipeline import compress
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.loaded import LoadedModel
 from squeezenet.formats.preprocess import FASHION_MNIST
@@ -35,9 +36,34 @@ from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 HOSTILE: list[Any] = [
-    0, -1, 1, 2**20, 2**26, 2**31, 2**63, 2**70, -(2**63), 0.5, float("nan"), float("inf"), 1e308, True, None,
-    "", "x", "[", "imagenet", [], [0], [2**26], [2**26, 2**26, 2**26, 2**26], [[1]], {}, {"a": 1}, "\u0000" * 10,
-]  # fmt: skip
+    0,
+    -1,
+    1,
+    2**20,
+    2**26,
+    2**31,
+    2**63,
+    2**70,
+    -(2**63),
+    0.5,
+    float("nan"),
+    float("inf"),
+    1e308,
+    True,
+    None,
+    "",
+    "x",
+    "[",
+    "imagenet",
+    [],
+    [0],
+    [2**26],
+    [2**26, 2**26, 2**26, 2**26],
+    [[1]],
+    {},
+    {"a": 1},
+    "\u0000" * 10,
+]
 
 
 def sqz_parts(data: bytes) -> tuple[dict[str, Any], bytes]:
@@ -87,14 +113,18 @@ def sqz_cases(rng: random.Random, good: bytes, n: int) -> list[tuple[str, bytes]
     cases: list[tuple[str, bytes]] = []
     layer = header["layers"][-1]
     crafted = {
-        "20 sparse 2^26 layers": {**header, "layers": [{**layer, "key": f"k{i}", "shape": [1 << 26], "sparse": True,
-                                                        "entries": 1} for i in range(20)]},
-        "8500 one-element layers": {**header, "layers": [{**layer, "key": f"k{i}", "shape": [1], "entries": 1}
-                                                         for i in range(8500)]},
+        "20 sparse 2^26 layers": {
+            **header,
+            "layers": [{**layer, "key": f"k{i}", "shape": [1 << 26], "sparse": True, "entries": 1} for i in range(20)],
+        },
+        "8500 one-element layers": {
+            **header,
+            "layers": [{**layer, "key": f"k{i}", "shape": [1], "entries": 1} for i in range(8500)],
+        },
         "2^20 classes": {**header, "config": {**header["config"], "num_classes": 1 << 20}},
         "shape product overflows int64": {**header, "layers": [{**layer, "shape": [1 << 26] * 4}]},
         "classes shorter than the head": {**header, "classes": ["a"]},
-    }  # fmt: skip
+    }
     cases += [(name, sqz_bytes(h, rest)) for name, h in crafted.items()]
     cases.append(("nested arrays", sqz_bytes(None, rest, b"[" * 100_000 + b"]" * 100_000)))
     cases.append(("header not an object", sqz_bytes(None, rest, b"17")))
@@ -120,7 +150,7 @@ def sqz_cases(rng: random.Random, good: bytes, n: int) -> list[tuple[str, bytes]
 
 def safetensors_cases(rng: random.Random, good: Path, n: int) -> list[tuple[str, bytes]]:
     with safe_open(str(good), framework="pt") as f:
-        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - not iterable
     raw = good.read_bytes()
     header_len = struct.unpack("<Q", raw[:8])[0]
     crafted = {"classes": "[", "preprocess": '{"crop": "x"}', "squeezenet_config": '{"num_classes": 1048576}'}
@@ -139,7 +169,9 @@ def safetensors_cases(rng: random.Random, good: Path, n: int) -> list[tuple[str,
     for i in range(n // 20):
         renamed = dict(tensors)
         victim = keys[rng.randrange(len(keys))]
-        new_name = rng.choice([victim.replace("weight", "weigh"), victim.replace(".", "x", 1), "features.x.squeeze.weight"])
+        new_name = rng.choice(
+            [victim.replace("weight", "weigh"), victim.replace(".", "x", 1), "features.x.squeeze.weight"]
+        )
         renamed[new_name] = renamed.pop(victim)
         if i % 3 == 0:
             renamed[keys[rng.randrange(len(keys))]] = torch.zeros(rng.choice([(0,), (3,), (0, 1, 1, 1)]))
@@ -206,8 +238,8 @@ def main(seed: int, n: int, limit_extra: int) -> dict[str, Any]:
     save_model(model, st, FASHION_MNIST, ["a", "b", "c", "d"])
     save_model(model, pth, FASHION_MNIST)
     loaded = LoadedModel(model, FASHION_MNIST, "safetensors", ["a", "b", "c", "d"])
-    dense, _, _ = compress(loaded, CompressOptions(bits=4), progress=False)
-    sparse, _, _ = compress(loaded, CompressOptions(bits=3, density="0.02"), progress=False)
+    dense = compress(loaded, CompressOptions(bits=4), progress=False).data
+    sparse = compress(loaded, CompressOptions(bits=3, density="0.02"), progress=False).data
     cases = [(".sqz", name, data) for good in (dense, sparse) for name, data in sqz_cases(rng, good, n)]
     cases += [(".safetensors", name, data) for name, data in safetensors_cases(rng, st, n // 4)]
     cases += [(".pth", name, data) for name, data in pth_cases(rng, pth, n // 10)]
@@ -215,7 +247,8 @@ def main(seed: int, n: int, limit_extra: int) -> dict[str, Any]:
     for suffix, data in ((".sqz", dense), (".sqz", sparse)):  # warm up, then cap the address space
         (tmp / f"warm{suffix}").write_bytes(data)
         load_model(tmp / f"warm{suffix}")
-    vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize"))
+    status = Path("/proc/self/status").read_text().splitlines()
+    vm = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
     resource.setrlimit(resource.RLIMIT_AS, (vm + limit_extra, resource.RLIM_INFINITY))
 
     failures, slowest, counts = [], 0.0, {"loaded": 0, "refused": 0}
@@ -228,7 +261,7 @@ def main(seed: int, n: int, limit_extra: int) -> dict[str, Any]:
             counts["loaded"] += 1
         except SqueezeNetError:
             counts["refused"] += 1
-        except BaseException as exc:  # noqa: BLE001 - what the fuzzer looks for
+        except BaseException as exc:
             failures.append(f"{suffix} {name}: {exc.__class__.__name__}: {str(exc)[:120]}")
         seconds = time.perf_counter() - start
         slowest = max(slowest, seconds)

@@ -16,7 +16,10 @@ def caffe_blobs_from(model: torch.nn.Module, config: SqueezeNetConfig) -> dict[s
 
 @pytest.mark.parametrize("legacy", [False, True])
 def test_caffemodel_round_trip_exact(tmp_path, legacy):
-    known = {"conv1": [torch.randn(96, 3, 7, 7), torch.randn(96)], "fire2/squeeze1x1": [torch.randn(16, 96, 1, 1), torch.randn(16)]}
+    known = {
+        "conv1": [torch.randn(96, 3, 7, 7), torch.randn(96)],
+        "fire2/squeeze1x1": [torch.randn(16, 96, 1, 1), torch.randn(16)],
+    }
     path = tmp_path / "m.caffemodel"
     write_caffemodel(path, known, legacy_shape=legacy)
     back = read_caffemodel(path)

@@ -12,7 +12,9 @@ from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 
 def test_safetensors_carries_the_architecture(tmp_path):
-    config = SqueezeNetConfig(layout="v1_1", sr=0.25, pct3x3=0.75, bypass="simple", stem="small", in_channels=1, num_classes=10)
+    config = SqueezeNetConfig(
+        layout="v1_1", sr=0.25, pct3x3=0.75, bypass="simple", stem="small", in_channels=1, num_classes=10
+    )
     model = SqueezeNet(config)
     path = tmp_path / "m.safetensors"
     save_model(model, path, FASHION_MNIST, classes=[str(i) for i in range(10)])
@@ -23,7 +25,9 @@ def test_safetensors_carries_the_architecture(tmp_path):
 
 
 def test_a_batch_normed_model_is_written_folded(tmp_path):
-    config = SqueezeNetConfig(layout="v1_1", stem="strided", bypass="simple", norm="squeeze", in_channels=1, num_classes=10)
+    config = SqueezeNetConfig(
+        layout="v1_1", stem="strided", bypass="simple", norm="squeeze", in_channels=1, num_classes=10
+    )
     torch.manual_seed(0)
     model = SqueezeNet(config)
     with torch.no_grad():
@@ -37,7 +41,10 @@ def test_a_batch_normed_model_is_written_folded(tmp_path):
     assert loaded.config == config.replace(norm="none")
     torch.testing.assert_close(loaded.model.eval()(x), expected, rtol=1e-4, atol=1e-5)
     # the .pth holds torchvision's keys: a plain SqueezeNet state dict, loadable anywhere
-    assert torch.load(tmp_path / "m.pth", weights_only=True).keys() == torchvision.models.squeezenet1_1().state_dict().keys()
+    assert (
+        torch.load(tmp_path / "m.pth", weights_only=True).keys()
+        == torchvision.models.squeezenet1_1().state_dict().keys()
+    )
 
 
 @pytest.mark.parametrize("arch,layout", [("squeezenet1_0", "v1_0"), ("squeezenet1_1", "v1_1")])
@@ -62,8 +69,16 @@ def test_arch_mismatch_is_an_error(tmp_path):
         load_model(tmp_path / "w.pth", arch=arch_config("squeezenet1_1"))
 
 
-@pytest.mark.parametrize("name,data", [("e.pth", b""), ("g.pth", b"garbage"), ("e.safetensors", b""),
-                                        ("g.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage"), ("w.onnx", b"x")])  # fmt: skip
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("e.pth", b""),
+        ("g.pth", b"garbage"),
+        ("e.safetensors", b""),
+        ("g.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage"),
+        ("w.onnx", b"x"),
+    ],
+)
 def test_bad_files_refused(tmp_path, name, data):
     (tmp_path / name).write_bytes(data)
     with pytest.raises(SqueezeNetError):

@@ -11,9 +11,17 @@ from squeezenet.zoo import squeezenet1_0, squeezenet1_1
 
 # Table 1 of the paper, params column.
 TABLE1_V10 = {
-    "conv1": 14_208, "fire2": 11_920, "fire3": 12_432, "fire4": 45_344, "fire5": 49_440,
-    "fire6": 104_880, "fire7": 111_024, "fire8": 188_992, "fire9": 197_184, "conv10": 513_000,
-}  # fmt: skip
+    "conv1": 14_208,
+    "fire2": 11_920,
+    "fire3": 12_432,
+    "fire4": 45_344,
+    "fire5": 49_440,
+    "fire6": 104_880,
+    "fire7": 111_024,
+    "fire8": 188_992,
+    "fire9": 197_184,
+    "conv10": 513_000,
+}
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -35,13 +43,41 @@ def test_v11_total():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"sr": 0.25}, {"sr": 0.75}, {"sr": 1.0}, {"pct3x3": 0.01}, {"pct3x3": 0.99, "sr": 0.5},
-     {"base_e": 64, "incr_e": 32, "freq": 4}, {"layout": "v1_1", "sr": 0.5, "num_classes": 10},
-     {"stem": "small", "in_channels": 1, "num_classes": 10}, {"stem": "strided", "norm": "squeeze", "num_classes": 10}],
-)  # fmt: skip
+    [
+        {"sr": 0.25},
+        {"sr": 0.75},
+        {"sr": 1.0},
+        {"pct3x3": 0.01},
+        {"pct3x3": 0.99, "sr": 0.5},
+        {"base_e": 64, "incr_e": 32, "freq": 4},
+        {"layout": "v1_1", "sr": 0.5, "num_classes": 10},
+        {"stem": "small", "in_channels": 1, "num_classes": 10},
+        {"stem": "strided", "norm": "squeeze", "num_classes": 10},
+    ],
+)
 def test_metaparameter_formula(changes):
     config = SqueezeNetConfig(**changes)
     assert n_params(SqueezeNet(config)) == formula_params(config)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"layout": "v1_1"},
+        {"bypass": "complex"},
+        {"layout": "v1_1", "bypass": "simple", "stem": "strided", "norm": "squeeze"},
+        {"stem": "small", "in_channels": 1, "num_classes": 10, "sr": 0.5},
+        {"conv10_pad": 1, "pct3x3": 0.25},
+    ],
+)
+def test_tensor_shapes_by_arithmetic_are_the_modules_own(changes):
+    """What every reader checks a file against, with no torch: the same keys, order and shapes."""
+    from squeezenet.models.names import tensor_shapes
+
+    config = SqueezeNetConfig(**changes)
+    state = SqueezeNet(config).state_dict()
+    assert list(tensor_shapes(config).items()) == [(k, tuple(v.shape)) for k, v in state.items()]
 
 
 def test_v10_defaults_are_table1_widths():
@@ -73,8 +109,10 @@ def test_simple_bypass_rejects_mismatched_channels():
         SqueezeNetConfig(bypass="simple", freq=1)
 
 
-@pytest.mark.parametrize("ours,theirs", [(squeezenet1_0, torchvision.models.squeezenet1_0),
-                                          (squeezenet1_1, torchvision.models.squeezenet1_1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "ours,theirs",
+    [(squeezenet1_0, torchvision.models.squeezenet1_0), (squeezenet1_1, torchvision.models.squeezenet1_1)],
+)
 def test_same_keys_and_logits_as_torchvision(ours, theirs):
     tv = theirs().eval()
     model = ours().eval()
@@ -113,7 +151,9 @@ def test_strided_stem_keeps_every_key_where_torchvision_has_it():
 
 
 def test_folded_batch_norm_computes_what_the_trained_model_did():
-    config = SqueezeNetConfig(layout="v1_1", stem="strided", bypass="simple", norm="squeeze", in_channels=1, num_classes=10)
+    config = SqueezeNetConfig(
+        layout="v1_1", stem="strided", bypass="simple", norm="squeeze", in_channels=1, num_classes=10
+    )
     torch.manual_seed(0)
     model = SqueezeNet(config)
     with torch.no_grad():

@@ -14,7 +14,8 @@ from squeezenet.cli import main
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.weights import load_model, read_safetensors
 from squeezenet.train.config import TrainConfig
-from squeezenet.train.loop import lr_factor, train
+from squeezenet.train.loop import train
+from squeezenet.train.step import lr_factor
 
 SMALL = ["--epochs", "2", "--batch-size", "64", "--checkpoint-every", "3", "--seed", "7", "--quiet"]
 
@@ -27,7 +28,9 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     return read_safetensors(run / "model.safetensors")[0]
 
 
-@pytest.mark.parametrize("design", [[], ["--bypass", "simple", "--stem", "strided", "--norm", "squeeze"]], ids=["v1.1", "demo"])
+@pytest.mark.parametrize(
+    "design", [[], ["--bypass", "simple", "--stem", "strided", "--norm", "squeeze"]], ids=["v1.1", "demo"]
+)
 def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist, design):
     common = ["--data-dir", str(tiny_fmnist), *SMALL, *design]  # demo: batch-norm statistics resume too
     subprocess.run(cli("--out", str(tmp_path / "straight"), *common), check=True, capture_output=True)
@@ -52,11 +55,15 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist, design)
 def test_run_directory_contents_and_learning(tmp_path, tiny_fmnist):
     out = tmp_path / "run"
     # the loop, not the demo recipe, is under test: hyperparameters that learn this tiny set in 48 steps
-    summary = train(TrainConfig(out=str(out), data_dir=str(tiny_fmnist), epochs=3, batch_size=64, lr=0.002, label_smoothing=0.0, quiet=True))
+    summary = train(
+        TrainConfig(
+            out=str(out), data_dir=str(tiny_fmnist), epochs=3, batch_size=64, lr=0.002, label_smoothing=0.0, quiet=True
+        )
+    )
     for name in ("model.safetensors", "last.ckpt", "metrics.csv", "run.json", "curves.png"):
         assert (out / name).is_file(), name
     run = json.loads((out / "run.json").read_text())
-    assert run["world_size"] == 1 and run["val_top1"] == summary["val_top1"]
+    assert run["world_size"] == 1 and run["val_top1"] == summary.val_top1
     assert run["gradient_bytes_per_step"] == 4 * run["params"]
     assert len((out / "metrics.csv").read_text().splitlines()) == 4
     assert run["val_top1"] > 50  # chance is 10%
@@ -66,7 +73,9 @@ def test_run_directory_contents_and_learning(tmp_path, tiny_fmnist):
 
 def test_existing_run_needs_resume_and_matching_command(tmp_path, tiny_fmnist):
     out = tmp_path / "run"
-    base = dict(out=str(out), data_dir=str(tiny_fmnist), epochs=1, batch_size=64, quiet=True, max_steps=4, checkpoint_every=2)
+    base = dict(
+        out=str(out), data_dir=str(tiny_fmnist), epochs=1, batch_size=64, quiet=True, max_steps=4, checkpoint_every=2
+    )
     train(TrainConfig(**base))
     with pytest.raises(SqueezeNetError, match="--resume"):
         train(TrainConfig(**base))
@@ -102,8 +111,28 @@ def _image_tree(root: Path) -> None:
 
 def test_folder_training_survives_bad_images(tmp_path, capsys):
     _image_tree(tmp_path / "data")
-    code = main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--input-size", "32",
-                 "--epochs", "1", "--batch-size", "10", "--lr", "0.001", "--optimizer", "adamw", "--workers", "0", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "run"),
+            "--input-size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "10",
+            "--lr",
+            "0.001",
+            "--optimizer",
+            "adamw",
+            "--workers",
+            "0",
+            "--quiet",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     row = json.loads((tmp_path / "run" / "run.json").read_text())["history"][0]
     assert row["skipped_images"] >= 2  # zero bytes and text at least; the truncated JPEG may decode partially
@@ -119,7 +148,15 @@ def test_missing_fashion_mnist_is_one_clear_line(tmp_path, capsys):
 def _run(out: Path, *flags: str, procs: int = 1) -> None:
     """``squeezenet train`` in one process or under torchrun, one thread each (same arithmetic)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}", "-m", "squeezenet"]
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={procs}",
+        "-m",
+        "squeezenet",
+    ]
     cmd = [*(launcher if procs > 1 else [sys.executable, "-m", "squeezenet"]), "train", "--out", str(out), *flags]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -129,8 +166,23 @@ def _run(out: Path, *flags: str, procs: int = 1) -> None:
 def test_two_processes_take_the_same_step_as_one(tmp_path, real_fmnist):
     """Sharding, dropout masks, loss and gradient averaging and clipping: one fp32 step agrees
     to float rounding (per-rank dropout streams alone made it differ by ~1e-3)."""
-    flags = ["--epochs", "1", "--limit-train", "640", "--limit-val", "64", "--batch-size", "64", "--amp", "off",
-             "--max-steps", "1", "--checkpoint-every", "1", "--quiet"]  # fmt: skip
+    flags = [
+        "--epochs",
+        "1",
+        "--limit-train",
+        "640",
+        "--limit-val",
+        "64",
+        "--batch-size",
+        "64",
+        "--amp",
+        "off",
+        "--max-steps",
+        "1",
+        "--checkpoint-every",
+        "1",
+        "--quiet",
+    ]
     _run(tmp_path / "one", *flags)
     _run(tmp_path / "two", *flags, procs=2)
     a, b = (torch.load(tmp_path / r / "last.ckpt", weights_only=True)["model"] for r in ("one", "two"))
@@ -156,7 +208,18 @@ def test_torchrun_two_processes_train_like_one(tmp_path, real_fmnist):
 
 def test_resume_without_checkpoint_says_so_or_refuses(tmp_path, tiny_fmnist, capsys):
     out = tmp_path / "run"
-    flags = ["train", "--data-dir", str(tiny_fmnist), "--out", str(out), "--epochs", "1", "--batch-size", "64", "--quiet"]
+    flags = [
+        "train",
+        "--data-dir",
+        str(tiny_fmnist),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--quiet",
+    ]
     assert main([*flags, "--resume", "--max-steps", "2", "--checkpoint-every", "0"]) == 0
     assert "no checkpoint" in capsys.readouterr().err  # nothing to continue: a fresh start, said aloud
     out.mkdir(exist_ok=True)

@@ -61,7 +61,9 @@ def test_val_split_is_deterministic_and_stratified():
 
 def test_fine_tune_then_class_names_everywhere(tmp_path, pretrained, capsys):
     data = _photos(tmp_path / "data")
-    code, out, err = run(capsys, "train", "--weights", pretrained, "--data", data, "--out", tmp_path / "run", *FAST[:-1])
+    code, out, err = run(
+        capsys, "train", "--weights", pretrained, "--data", data, "--out", tmp_path / "run", *FAST[:-1]
+    )
     assert code == 0, err
     assert "validating on 4 of the 20 train/ images (20% of each class, seed 42)" in out
     assert "conv10 replaced for 2 classes (ants, bees)" in out and "pretrained at lr 0.0001, conv10 at 0.001" in out
@@ -80,8 +82,21 @@ def test_fine_tune_then_class_names_everywhere(tmp_path, pretrained, capsys):
     (data / "train" / "wasps" / "0.jpg").unlink()
     (data / "train" / "wasps").rmdir()
 
-    code, _, err = run(capsys, "compress", "--weights", model, "--out", tmp_path / "m.sqz", "--bits", "4",
-                       "--train-data", data, "--finetune-epochs", "1", "--quiet")  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "compress",
+        "--weights",
+        model,
+        "--out",
+        tmp_path / "m.sqz",
+        "--bits",
+        "4",
+        "--data",
+        data,
+        "--finetune-epochs",
+        "1",
+        "--quiet",
+    )
     assert code == 0, err
     assert load_model(tmp_path / "m.sqz").classes == ["ants", "bees"]
     code, _, err = run(capsys, "export", "--weights", tmp_path / "m.sqz", "--out", tmp_path / "m.onnx")
@@ -91,12 +106,19 @@ def test_fine_tune_then_class_names_everywhere(tmp_path, pretrained, capsys):
     assert code == 0 and json.loads(props["classes"]) == ["ants", "bees"], err
 
 
-@pytest.mark.parametrize("case", ["empty class", "one class", "v1.0 into squeezenet1_1", "design flag", "freeze without weights"])
+@pytest.mark.parametrize(
+    "case", ["empty class", "one class", "v1.0 into squeezenet1_1", "design flag", "freeze without weights"]
+)
 def test_what_cannot_fine_tune_is_one_line(tmp_path, pretrained, capsys, case):
     data = _photos(tmp_path / "data", classes=("ants",) if case == "one class" else ("ants", "bees"))
     args = ["train", "--weights", pretrained, "--data", data, "--out", tmp_path / "run", *FAST]
-    needle = {"empty class": "holds no image files", "one class": "needs at least 2", "design flag": "--sr describes a new network",
-              "v1.0 into squeezenet1_1": "which --arch squeezenet1_1 is not", "freeze without weights": "needs --weights"}[case]  # fmt: skip
+    needle = {
+        "empty class": "holds no image files",
+        "one class": "needs at least 2",
+        "design flag": "--sr describes a new network",
+        "v1.0 into squeezenet1_1": "which --arch squeezenet1_1 is not",
+        "freeze without weights": "needs --weights",
+    }[case]
     if case == "empty class":
         (data / "train" / "wasps").mkdir()
     elif case == "v1.0 into squeezenet1_1":
@@ -115,7 +137,21 @@ def test_linear_probe_moves_only_the_head(tmp_path, pretrained):
     from squeezenet.train.loop import train
 
     data = _photos(tmp_path / "data")
-    train(TrainConfig(weights=str(pretrained), data=str(data), out=str(tmp_path / "run"), freeze="features", input_size=32,
-                      epochs=1, batch_size=8, workers=0, quiet=True))  # fmt: skip
-    before, after = load_model(pretrained).model.state_dict(), load_model(tmp_path / "run" / "model.safetensors").model.state_dict()
+    train(
+        TrainConfig(
+            weights=str(pretrained),
+            data=str(data),
+            out=str(tmp_path / "run"),
+            freeze="features",
+            input_size=32,
+            epochs=1,
+            batch_size=8,
+            workers=0,
+            quiet=True,
+        )
+    )
+    before, after = (
+        load_model(pretrained).model.state_dict(),
+        load_model(tmp_path / "run" / "model.safetensors").model.state_dict(),
+    )
     assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("classifier.1."))

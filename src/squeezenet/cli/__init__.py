@@ -1,7 +1,9 @@
 """The ``squeezenet`` command: parses arguments and dispatches to the library. Nothing else.
 
 Each command's arguments sit beside its ``cmd_`` function, in the module of its pipeline stage;
-what several commands share (the design flags, weights, backends) is defined once in ``args``.
+what several commands share (flag names, the design flags, weights, backends) is defined once in
+``args``. Every ``cmd_`` imports the library it runs inside itself: ``--help`` and a usage error
+never load torch.
 """
 
 from __future__ import annotations
@@ -10,20 +12,30 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
-from ..errors import SqueezeNetError
+from ..errors import OptionError, SqueezeNetError
+from ..version import __version__
 from . import compress, deploy, evaluate, models, train
-from .args import HelpFormatter, Parser
+from .args import HelpFormatter, Parser, flag
 
 COMMANDS = (
-    models.add_info, evaluate.add_eval, evaluate.add_predict, train.add_train, train.add_demo, deploy.add_bench,
-    deploy.add_export, train.add_explore, compress.add_compress, compress.add_adapt, compress.add_diff, compress.add_patch,
+    models.add_info,
+    evaluate.add_eval,
+    evaluate.add_predict,
+    train.add_train,
+    train.add_demo,
+    deploy.add_bench,
+    deploy.add_export,
+    train.add_explore,
+    compress.add_compress,
+    compress.add_adapt,
+    compress.add_diff,
+    compress.add_patch,
     models.add_convert,
-)  # fmt: skip
+)
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="squeezenet", description="SqueezeNet models: build, train, compress, deploy.")
+    parser = Parser(prog="squeezenet", description="SqueezeNet models: build, train, compress, deploy, update.")
     parser.add_argument("--version", action="version", version=f"squeezenet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in COMMANDS:
@@ -37,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except OptionError as exc:
+        print(f"squeezenet: error: {exc.render(flag)}", file=sys.stderr)
+        return 2
     except SqueezeNetError as exc:
         print(f"squeezenet: error: {exc}", file=sys.stderr)
         return 2
@@ -47,5 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("SQUEEZENET_DEBUG"):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"squeezenet: error: {exc.__class__.__name__}: {first} (SQUEEZENET_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"squeezenet: error: {exc.__class__.__name__}: {first} (SQUEEZENET_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 1

@@ -1,7 +1,9 @@
-"""What several commands share, defined once: the parser class, argument groups, loading weights.
+"""What several commands share, defined once: the parser, flag names, argument groups, path checks.
 
-Ranges are checked by the library (a config, a ``TrainConfig``, the function called), so the
-CLI and the Python API refuse the same values with the same words; here only parsing happens.
+Nothing here imports torch: ``--help``, a usage error or a missing file is answered before the
+library is loaded. Ranges are checked by the library's options records (``TrainConfig``,
+``CompressOptions``, ``ExportOptions``, ...), which name their fields; ``flag`` is the one map
+from a field to the flag that sets it, so the CLI and the Python API refuse the same values.
 """
 
 from __future__ import annotations
@@ -9,13 +11,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..deploy.runtime import BACKENDS
-from ..formats.loaded import LoadedModel
-from ..formats.weights import load_model
-from ..models import ARCHS, SqueezeNetConfig, arch_config
-from ..models.config import DESIGN_CHOICES, DESIGN_FIELDS
+from ..deploy.backends import BACKENDS
+from ..models.config import DESIGN_CHOICES, DESIGN_FIELDS, SqueezeNetConfig
+from ..models.registry import ARCHS, DEFAULT_ARCH, arch_config
+
+if TYPE_CHECKING:
+    from ..evaluation.model import Runnable
+    from ..formats.loaded import LoadedModel
+
+FASHION_MNIST = "fashion-mnist"
+IMAGENET = "imagenet"
+# fields whose flag is not ``--`` + the field's name with dashes
+FLAG_NAMES = {"bits_spec": "--bits-per-layer", "top_k": "--top", "compensate": "--no-compensate"}
+
+
+def flag(field: str) -> str:
+    """The command-line flag of an options field."""
+    return FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,24 +51,64 @@ def emit(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
-def split_commas(values: list[str] | None) -> list[str]:
+def split_commas(values: list[str] | str | None) -> list[str]:
     """``--values 0.125,0.25 0.5`` and ``--values 0.125 0.25 0.5`` mean the same."""
-    return [v for text in values or [] for v in text.split(",") if v.strip()]
+    values = [values] if isinstance(values, str) else values or []
+    return [v.strip() for text in values for v in text.split(",") if v.strip()]
 
 
-# --- the design space -------------------------------------------------------------------------
-def add_design_args(p: argparse.ArgumentParser, fields: tuple[str, ...] = tuple(DESIGN_FIELDS), head: bool = False) -> None:
+# --- paths, checked while parsing (so a typo costs no library import) ---------------------------
+def _missing(path: Path) -> str:
+    return f"{path}: {'not a regular file' if path.exists() else 'no such file'}"
+
+
+def existing_file(text: str) -> str:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path}: is a directory; a file is needed")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(_missing(path))
+    return text
+
+
+def existing_dir(text: str) -> str:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such directory")
+    return text
+
+
+def weights_file(text: str) -> str:
+    """A weight or exported file, or ``imagenet`` (torchvision's published weights)."""
+    return text if text == IMAGENET else existing_file(text)
+
+
+def dataset(text: str) -> str:
+    """``fashion-mnist``, or a folder: ``train/`` and ``val/`` of class folders, or class folders."""
+    return text if text == FASHION_MNIST else existing_dir(text)
+
+
+# --- flag groups --------------------------------------------------------------------------------
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
+
+
+def add_json(p: argparse.ArgumentParser, what: str = "the result") -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as data")
+
+
+def add_design_args(
+    p: argparse.ArgumentParser, fields: tuple[str, ...] = tuple(DESIGN_FIELDS), head: bool = False
+) -> None:
     """``--arch`` and the Section 5/6 flags (from ``DESIGN_FIELDS``); ``head``: also the class and
     channel counts, for commands where no data decides them."""
     g = p.add_argument_group("design space (paper Sections 5-6); unset flags keep the arch's values")
-    g.add_argument("--arch", choices=sorted(ARCHS), help="the registered architecture to start from")
+    g.add_argument("--arch", choices=sorted(ARCHS), help=f"the registered architecture to start from ({DEFAULT_ARCH})")
     types = {f.name: f.type for f in dataclasses.fields(SqueezeNetConfig)}
     for name in fields:
-        flag = "--" + name.replace("_", "-")
         if name in DESIGN_CHOICES:
-            g.add_argument(flag, choices=DESIGN_CHOICES[name], help=DESIGN_FIELDS[name])
+            g.add_argument(flag(name), choices=DESIGN_CHOICES[name], help=DESIGN_FIELDS[name])
         else:
-            g.add_argument(flag, type=int if types[name] == "int" else float, help=DESIGN_FIELDS[name])
+            g.add_argument(flag(name), type=int if types[name] == "int" else float, help=DESIGN_FIELDS[name])
     if head:
         g.add_argument("--num-classes", type=int, help="outputs of conv10")
         g.add_argument("--in-channels", type=int, help="image channels (1 for grayscale)")
@@ -63,24 +118,42 @@ def design_from_args(args: argparse.Namespace, fields: tuple[str, ...] = tuple(D
     return {name: getattr(args, name) for name in fields if getattr(args, name, None) is not None}
 
 
-def config_from_args(args: argparse.Namespace, default_arch: str) -> SqueezeNetConfig:
+def config_from_args(args: argparse.Namespace) -> SqueezeNetConfig:
     head = {k: getattr(args, k, None) for k in ("num_classes", "in_channels")}
-    return arch_config(args.arch or default_arch, **design_from_args(args), **head)
+    return arch_config(args.arch or DEFAULT_ARCH, **design_from_args(args), **head)
 
 
-# --- weights and backends ---------------------------------------------------------------------
-def add_weights_args(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--weights", required=required, help="a .pth, .safetensors, .caffemodel or .sqz file, or 'imagenet'")
-    p.add_argument("--arch", choices=sorted(ARCHS), help="what the weights hold, checked (read from the file when omitted)")
-    p.add_argument("--prototxt", help="the deploy.prototxt of a .caffemodel (default: beside it)")
+def add_weights_args(p: argparse.ArgumentParser, required: bool = True, exported: bool = False) -> None:
+    """``--weights`` (and how to read it); ``exported``: also the files ``export`` writes."""
+    files = ".pth, .safetensors, .caffemodel or .sqz" + (", or an exported .onnx or .xml" if exported else "")
+    p.add_argument("--weights", required=required, type=weights_file, help=f"a {files} file, or 'imagenet'")
+    p.add_argument(
+        "--arch", choices=sorted(ARCHS), help="what the weights hold, checked (read from the file when omitted)"
+    )
+    p.add_argument("--prototxt", type=existing_file, help="the deploy.prototxt of a .caffemodel (default: beside it)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
 
 
-def load_weights(args: argparse.Namespace) -> LoadedModel:
-    arch = arch_config(args.arch) if args.arch else None
-    return load_model(args.weights, arch=arch, prototxt=args.prototxt, arch_name=args.arch or "squeezenet1_1")
-
-
 def add_backend_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="torch", choices=BACKENDS, help="the engine that runs the model")
-    p.add_argument("--calib-data", help="unlabelled images to calibrate the int8 backends")
+    names = ", ".join(f"{b.name} ({b.help})" for b in BACKENDS.values())
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help=f"the engine that runs the model: {names} (default: torch, or the one an exported file was written for)",
+    )
+    p.add_argument("--calib-data", type=existing_dir, help="unlabelled images to calibrate the int8 backends")
+
+
+def load_weights(args: argparse.Namespace) -> LoadedModel:
+    from ..formats.weights import load_model
+
+    arch = arch_config(args.arch) if args.arch else None
+    return load_model(args.weights, arch=arch, prototxt=args.prototxt, arch_name=args.arch or DEFAULT_ARCH)
+
+
+def open_weights(args: argparse.Namespace) -> Runnable:
+    """The model of ``--weights`` on ``--backend``: any weight file, or a file ``export`` wrote."""
+    from ..evaluation.model import open_model
+    from ..utils.device import pick_device
+
+    return open_model(args.weights, args.backend, args.calib_data, pick_device(args.device), args.arch, args.prototxt)

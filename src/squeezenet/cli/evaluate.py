@@ -1,4 +1,4 @@
-"""``eval`` (top-1 / top-5 on a labelled folder) and ``predict`` (classes of images), on any backend."""
+"""``eval`` (top-1 / top-5 on labelled images) and ``predict`` (classes of images), on any backend or exported file."""
 
 from __future__ import annotations
 
@@ -6,63 +6,97 @@ import argparse
 import csv
 import io
 import sys
+from pathlib import Path
 from typing import Any
 
-from ..errors import SqueezeNetError
-from ..evaluation.predict import eval_folder, expand_paths, predict
-from ..utils.atomic import write_text
-from ..utils.device import pick_device
-from .args import add_backend_args, add_weights_args, emit, load_weights
+from ..errors import OptionError, SqueezeNetError
+from ..train.config import MODEL_FILE
+from .args import (
+    add_backend_args,
+    add_json,
+    add_quiet,
+    add_weights_args,
+    dataset,
+    emit,
+    existing_dir,
+    existing_file,
+    open_weights,
+)
+
+TOP5_MIN_CLASSES = 6  # with five classes or fewer, every image is in the top five
 
 
 def add_eval(sub: Any) -> None:
-    p = sub.add_parser("eval", help="top-1/top-5 on an ImageFolder directory")
-    add_weights_args(p)
-    p.add_argument("--data", required=True, help="ImageFolder directory (class folders, e.g. ImageNet wnids)")
-    p.add_argument("--classes", help="class file, one 'wnid names' line per class in index order")
+    p = sub.add_parser("eval", help="top-1/top-5 on a data folder's val/ images, or on a training run's held-out split")
+    add_weights_args(p, required=False, exported=True)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--data", type=dataset, help="fashion-mnist, a data folder (its val/ is scored) or a folder of class folders"
+    )
+    what.add_argument(
+        "--run",
+        type=existing_dir,
+        help="a training run: score exactly the images it held out (RUN/split.json); --weights defaults to its model",
+    )
+    p.add_argument(
+        "--classes",
+        type=existing_file,
+        help="class file, one 'wnid names' line per class in index order (ImageNet folders)",
+    )
     add_backend_args(p)
     p.add_argument("--batch-size", type=int, default=64, help="images per batch")
     p.add_argument("--workers", type=int, help="image-decoding processes (default: up to 4)")
-    p.add_argument("--json", action="store_true", help="print the result as data")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json(p)
+    add_quiet(p)
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    result = eval_folder(
-        load_weights(args), args.data, args.classes, args.batch_size, pick_device(args.device), progress=not args.quiet,
-        workers=args.workers, backend=args.backend, calib_data=args.calib_data,
-    )  # fmt: skip
+    if args.weights is None:
+        if args.run is None:
+            raise OptionError("weights", "is needed (or {run} RUN, whose model is scored)", "run")
+        args.weights = existing_file(str(Path(args.run) / MODEL_FILE))
+    from ..evaluation.predict import eval_data, eval_model
+
+    model = open_weights(args)
+    data = eval_data(model, args.data, args.run, args.classes, args.batch_size, args.workers)
+    result = eval_model(model, data, progress=not args.quiet)
     if args.json:
-        emit(result.to_dict())
+        emit({**result.to_dict(), "backend": model.backend, "data": data.description})
         return 0
+    top5 = f"  top-5 {result.top5:.2f}%" if model.config.num_classes >= TOP5_MIN_CLASSES else ""
     skipped = f", {result.skipped} unreadable skipped" if result.skipped else ""
     skipped += f"; not read: {result.passed_over}" if result.passed_over else ""
-    print(f"top-1 {result.top1:.2f}%  top-5 {result.top5:.2f}%  on {result.images} images{skipped}")
+    print(f"top-1 {result.top1:.2f}%{top5}  on {result.images} images ({data.description}; {model.backend}){skipped}")
     return 0
 
 
 def add_predict(sub: Any) -> None:
     p = sub.add_parser("predict", help="class names and probabilities for images and folders of images")
-    add_weights_args(p)
+    add_weights_args(p, exported=True)
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders searched recursively")
     add_backend_args(p)
     p.add_argument("--top", type=int, default=5, help="classes shown per image")
     p.add_argument("--batch-size", type=int, default=32, help="images per batch")
     p.add_argument("--csv", help="also write one row per image (path, top-k labels and probabilities) to this file")
-    p.add_argument("--json", action="store_true", help="print the results as data")
+    add_json(p, "the results")
+    add_quiet(p)
     p.set_defaults(func=cmd_predict)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    loaded = load_weights(args)
+    from ..evaluation.predict import expand_paths, predict
+
     files, passed_over = expand_paths(args.paths)
     if not files:
         raise SqueezeNetError(f"no images found in {' '.join(args.paths)}")
-    results = predict(loaded, files, args.top, pick_device(args.device), args.backend, args.calib_data, args.batch_size)
+    model = open_weights(args)
+    results = predict(model, files, args.top, args.batch_size)
     good = [r for r in results if "top" in r]
     if args.csv and good:  # no file at all rather than a header with no rows
-        write_text(args.csv, _csv(good, args.top))
+        from ..utils.atomic import write_text
+
+        write_text(args.csv, _csv(good, min(args.top, model.config.num_classes)))
     if args.json:
         emit(results)
     elif not args.csv:
@@ -73,9 +107,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for r in results:
         if "error" in r:
             print(f"squeezenet: error: {r['error']}", file=sys.stderr)
+    note = passed_over.skipped_note()
     if args.csv and good:
-        note = f"; not read: {passed_over.skipped_note()}" if passed_over.skipped_note() else ""
-        print(f"wrote {args.csv}: {len(good)} images{note}")
+        print(f"wrote {args.csv}: {len(good)} images" + (f"; not read: {note}" if note else ""))
+    elif note and not args.quiet:
+        print(f"not read: {note}", file=sys.stderr)
     return 0 if len(good) == len(results) and results else 2
 
 

@@ -7,21 +7,19 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..demo import run_demo
-from ..errors import SqueezeNetError
-from ..explore.plots import write_views
-from ..explore.points import KINDS, design_points, parse_shard
-from ..explore.results import read_rows
-from ..explore.sweep import run_sweep
+from ..errors import OptionError
+from ..explore.points import KINDS
+from ..models.registry import ARCHS, DEFAULT_ARCH
 from ..train.config import TrainConfig, recipe_default
-from ..train.loop import train
-from .args import add_design_args, design_from_args, emit, split_commas
+from .args import FASHION_MNIST, add_design_args, add_quiet, design_from_args, emit, split_commas
 
 EXPLORE_DESIGN = ("base_e", "incr_e", "freq")  # the rest is what a sweep varies
 
 
 def add_train(sub: Any) -> None:
-    p = sub.add_parser("train", help="train on Fashion-MNIST or an ImageNet-layout folder (torchrun for many processes)")
+    p = sub.add_parser(
+        "train", help="train on Fashion-MNIST or an ImageNet-layout folder (torchrun for many processes)"
+    )
     add_design_args(p)  # classes and channels come from the data
     types = {"int | None": int, "int": int, "float | None": float, "str | None": str, "str": str}
     for f in dataclasses.fields(TrainConfig):
@@ -34,8 +32,14 @@ def add_train(sub: Any) -> None:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
             required = f.name == "out"
-            p.add_argument(flag, type=types[f.type], default=None if required else f.default, required=required,
-                           choices=f.metadata.get("choices"), help=help_text)  # fmt: skip
+            p.add_argument(
+                flag,
+                type=types[f.type],
+                default=None if required else f.default,
+                required=required,
+                choices=f.metadata.get("choices"),
+                help=help_text,
+            )
     p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)  # stop as if killed: for tests
     p.add_argument("--json", action="store_true", help="print the run summary as data")
     p.set_defaults(func=cmd_train)
@@ -43,14 +47,21 @@ def add_train(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    summary = train(TrainConfig(**{**fields, "arch": args.arch, "design": design_from_args(args)}))
-    if summary.get("rank", 0) != 0 or summary.get("stopped_early"):  # under torchrun, one report, not one per process
+    cfg = TrainConfig(**{**fields, "arch": args.arch, "design": design_from_args(args)})
+    cfg.resolved()  # every range checked before anything is imported
+    from ..train.loop import train
+
+    summary = train(cfg)
+    if summary.rank != 0 or summary.stopped_early:  # under torchrun, one report, not one per process
         return 0
     if args.json:
-        emit({k: v for k, v in summary.items() if k != "history"})
-    else:
-        print(f"saved {summary['model_path']}: val top-1 {summary['val_top1']:.2f}% after {len(summary['history'])} epochs "
-              f"({summary['train_seconds']:.0f} s of training)")  # fmt: skip
+        emit({k: v for k, v in summary.to_dict().items() if k != "history"})
+        return 0
+    split = f"; held-out split in {summary.split_path} (eval --run {cfg.out})" if summary.split_path else ""
+    print(
+        f"saved {summary.model_path}: val top-1 {summary.val_top1:.2f}% after {len(summary.history)} epochs "
+        f"({summary.train_seconds:.0f} s of training){split}"
+    )
     return 0
 
 
@@ -58,11 +69,15 @@ def add_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="the main job: train on Fashion-MNIST and write runs/demo/report.*")
     p.add_argument("--out", default="runs/demo", help="where the runs and the report go")
     p.add_argument("--epochs", type=int, help="training epochs (default: the small recipe's)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet(p)
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.epochs is not None and args.epochs < 1:
+        raise OptionError("epochs", f"must be at least 1, got {args.epochs}")
+    from ..demo import run_demo
+
     report = run_demo(args.out, args.epochs, args.quiet)
     print(f"demo done: test top-1 {report['test_top1']:.2f}%; report in {args.out}/report.md")
     return 0
@@ -74,9 +89,11 @@ def add_explore(sub: Any) -> None:
     p.add_argument("--values", nargs="+", help="the swept values, spaces or commas between them (sr, pct3x3, bypass)")
     p.add_argument("--sr-values", nargs="+", help="grid: squeeze ratios")
     p.add_argument("--pct3x3-values", nargs="+", help="grid: 3x3 shares")
-    p.add_argument("--base-arch", choices=["squeezenet1_0", "squeezenet1_1"], default="squeezenet1_1", help="the macro layout")
+    p.add_argument("--base-arch", choices=sorted(ARCHS), default=DEFAULT_ARCH, help="the macro layout")
     add_design_args(p, EXPLORE_DESIGN)
-    p.add_argument("--data", default="fashion-mnist", help="fashion-mnist or an ImageNet-layout folder")
+    p.add_argument(
+        "--data", default=FASHION_MNIST, help="fashion-mnist or a data folder (train/ and val/ of class folders)"
+    )
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--epochs", type=int, default=2, help="epochs per design point")
     p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")
@@ -90,24 +107,41 @@ def add_explore(sub: Any) -> None:
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
     p.add_argument("--out", required=True, help="sweep directory: results.csv, runs/, plots")
     p.add_argument("--shard", help="I/N: run every N-th job starting at I (for several machines)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-point lines")
+    add_quiet(p)
     p.set_defaults(func=cmd_explore)
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    points = design_points(args.kind, split_commas(args.values), split_commas(args.sr_values), split_commas(args.pct3x3_values))
+    from ..explore.points import design_points, parse_shard
+
+    points = design_points(
+        args.kind, split_commas(args.values), split_commas(args.sr_values), split_commas(args.pct3x3_values)
+    )
     if not points:
-        raise SqueezeNetError(f"explore {args.kind} needs --values")
+        raise OptionError("values", f"lists the points of explore {args.kind}: give some")
     if args.seeds < 1:
-        raise SqueezeNetError(f"--seeds must be at least 1, got {args.seeds}")
+        raise OptionError("seeds", f"must be at least 1, got {args.seeds}")
     base = TrainConfig(
-        arch=args.base_arch, data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, limit_train=None if args.full else args.limit_train, limit_val=None if args.full else args.limit_val,
-        seed=args.seed, workers=args.workers, checkpoint_every=args.checkpoint_every,
+        arch=args.base_arch,
+        data=args.data,
+        data_dir=args.data_dir,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        limit_train=None if args.full else args.limit_train,
+        limit_val=None if args.full else args.limit_val,
+        seed=args.seed,
+        workers=args.workers,
+        checkpoint_every=args.checkpoint_every,
         design=design_from_args(args, EXPLORE_DESIGN),
-    )  # fmt: skip
+    )
     base.resolved()  # refuse bad values before the first point trains
-    run_sweep(points, base, args.out, args.seeds, parse_shard(args.shard), args.quiet)
+    shard = parse_shard(args.shard)
+    from ..explore.plots import write_views
+    from ..explore.results import read_rows
+    from ..explore.sweep import run_sweep
+
+    run_sweep(points, base, args.out, args.seeds, shard, args.quiet)
     written = write_views(read_rows(Path(args.out) / "results.csv"), args.kind, Path(args.out))
     print(f"results in {args.out}/results.csv; views: {', '.join(str(p) for p in written)}")
     return 0

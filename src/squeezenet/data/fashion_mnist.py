@@ -58,13 +58,15 @@ def _stage(source_dir: Path) -> Path | None:
         dest = raw / name
         if dest.is_file() and dest.stat().st_mtime >= src.stat().st_mtime:
             continue
-        with atomic_path(dest) as tmp, (gzip.open(src) if src.suffix == ".gz" else open(src, "rb")) as f_in:
+        with atomic_path(dest) as tmp, gzip.open(src) if src.suffix == ".gz" else open(src, "rb") as f_in:
             with open(tmp, "wb") as f_out:
                 shutil.copyfileobj(f_in, f_out)
     return root
 
 
-def load_fashion_mnist(data_dir: str | Path | None = None, download: bool = False) -> tuple[TensorSplit, TensorSplit, list[str]]:
+def load_fashion_mnist(
+    data_dir: str | Path | None = None, download: bool = False
+) -> tuple[TensorSplit, TensorSplit, list[str]]:
     """(train 60,000, test 10,000, class names) as in-memory uint8 tensors."""
     if data_dir is not None:
         root = _stage(Path(data_dir))

@@ -44,7 +44,9 @@ def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None)
     with Image.open(path) as img:
         if min_side:
             scale = 2 * min_side / min(img.size)
-            img.draft(mode if mode in ("RGB", "L") else None, (math.ceil(img.width * scale), math.ceil(img.height * scale)))
+            img.draft(
+                mode if mode in ("RGB", "L") else None, (math.ceil(img.width * scale), math.ceil(img.height * scale))
+            )
         if img.width * img.height > MAX_PIXELS:
             raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
         img.load()
@@ -53,18 +55,30 @@ def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None)
 
 @dataclass
 class Walk:
-    """Files found under a tree, and what was passed over (reported to the user)."""
+    """Files found under a tree, and what was passed over (reported to the user, first one named)."""
 
     files: list[Path] = field(default_factory=list)
-    not_regular: int = 0  # FIFOs, sockets, devices, dangling links
-    revisits: int = 0  # directories or files reached a second time through links
-    not_images: int = 0  # files whose suffix is not an image format's
+    not_regular: list[Path] = field(default_factory=list)  # FIFOs, sockets, devices, dangling links
+    revisits: list[Path] = field(default_factory=list)  # directories or files reached a second time through links
+    not_images: list[Path] = field(default_factory=list)  # files whose suffix is not an image format's
+
+    def merge(self, other: Walk) -> None:
+        """Add what ``other`` passed over (its files are the caller's to use)."""
+        self.not_regular += other.not_regular
+        self.revisits += other.revisits
+        self.not_images += other.not_images
 
     def skipped_note(self) -> str:
-        parts = [f"{self.not_regular} non-regular files"] * bool(self.not_regular)
-        parts += [f"{self.revisits} paths reached twice through links"] * bool(self.revisits)
-        parts += [f"{self.not_images} files that are not images"] * bool(self.not_images)
-        return "; ".join(parts)
+        kinds = (
+            ("non-regular file", self.not_regular),
+            ("path reached twice through links", self.revisits),
+            ("file that is not an image", self.not_images),
+        )
+        return "; ".join(
+            f"{len(paths)} {what}{'s' if len(paths) > 1 else ''} ({paths[0]}{', ...' if len(paths) > 1 else ''})"
+            for what, paths in kinds
+            if paths
+        )
 
 
 def _identity(path: str | Path) -> tuple[int, int]:
@@ -72,7 +86,9 @@ def _identity(path: str | Path) -> tuple[int, int]:
     return info.st_dev, info.st_ino
 
 
-def walk_images(root: str | Path, avoid: set[tuple[int, int]] | None = None, seen_files: set[tuple[int, int]] | None = None) -> Walk:
+def walk_images(
+    root: str | Path, avoid: set[tuple[int, int]] | None = None, seen_files: set[tuple[int, int]] | None = None
+) -> Walk:
     """Image files under ``root``, sorted, each once: follows links, but never into a folder it
     has seen or must ``avoid`` (so a link loop ends), never onto a file in ``seen_files``, and
     keeps regular files only."""
@@ -82,25 +98,25 @@ def walk_images(root: str | Path, avoid: set[tuple[int, int]] | None = None, see
     for directory, dirs, names in os.walk(root, followlinks=True):
         info = os.stat(directory)
         if (info.st_dev, info.st_ino) in seen_dirs:
-            walk.revisits += 1
+            walk.revisits.append(Path(directory))
             dirs[:] = []
             continue
         seen_dirs.add((info.st_dev, info.st_ino))
         dirs.sort()
         for name in sorted(names):
-            if os.path.splitext(name)[1].lower() not in IMG_EXTENSIONS:
-                walk.not_images += 1
-                continue
             path = Path(directory, name)
+            if os.path.splitext(name)[1].lower() not in IMG_EXTENSIONS:
+                walk.not_images.append(path)
+                continue
             try:
                 info = path.stat()
             except OSError:
-                walk.not_regular += 1
+                walk.not_regular.append(path)
                 continue
             if not stat.S_ISREG(info.st_mode):
-                walk.not_regular += 1
+                walk.not_regular.append(path)
             elif (info.st_dev, info.st_ino) in seen_files:
-                walk.revisits += 1
+                walk.revisits.append(path)
             else:
                 seen_files.add((info.st_dev, info.st_ino))
                 walk.files.append(path)
@@ -120,9 +136,12 @@ def image_files(root: str | Path) -> list[Path]:
 
 
 def read_unlabelled(
-    root: str | Path, mode: str, transform: Callable[[Image.Image], Any], limit: int | None = None,
+    root: str | Path,
+    mode: str,
+    transform: Callable[[Image.Image], Any],
+    limit: int | None = None,
     min_side: int | None = None,
-) -> list[Any]:  # fmt: skip
+) -> list[Any]:
     """Transformed images from a folder tree (calibration, distillation); unreadable ones skipped."""
     files = image_files(root)[:limit]
     images = []
@@ -136,9 +155,14 @@ def read_unlabelled(
     return images
 
 
-def calibration_tensor(calib_dir: str | Path, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
-    """Up to ``max_images`` eval-preprocessed images from a folder tree (int8 calibration, compensation)."""
-    return torch.stack(read_unlabelled(calib_dir, preprocess.mode, preprocess.eval_transform(), max_images, preprocess.decode_side))
+def calibration_tensor(calib: str | Path | torch.Tensor, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
+    """Up to ``max_images`` eval-preprocessed images (int8 calibration, compensation): from a
+    folder tree of unlabelled images, or the first of an already preprocessed batch."""
+    if isinstance(calib, torch.Tensor):
+        return calib[:max_images]
+    return torch.stack(
+        read_unlabelled(calib, preprocess.mode, preprocess.eval_transform(), max_images, preprocess.decode_side)
+    )
 
 
 def read_class_file(path: str | Path) -> list[str]:
@@ -174,7 +198,9 @@ class RobustImageFolder(ImageFolder):
         self.mode = mode
         self.walk = Walk()
         try:
-            super().__init__(str(root), transform=transform, loader=functools.partial(open_image, mode=mode, min_side=min_side))
+            super().__init__(
+                str(root), transform=transform, loader=functools.partial(open_image, mode=mode, min_side=min_side)
+            )
         except FileNotFoundError as exc:
             raise SqueezeNetError(f"{root}: {exc}") from None
         if class_order is not None:
@@ -189,7 +215,9 @@ class RobustImageFolder(ImageFolder):
             self.samples = [(p, remap[t]) for p, t in self.samples]
             self.targets = [t for _, t in self.samples]
 
-    def make_dataset(self, directory: str, class_to_idx: dict[str, int], *args: Any, **kwargs: Any) -> list[tuple[str, int]]:
+    def make_dataset(
+        self, directory: str, class_to_idx: dict[str, int], *args: Any, **kwargs: Any
+    ) -> list[tuple[str, int]]:
         samples: list[tuple[str, int]] = []
         # a link inside one class never leads into the root or another class folder
         avoid = {_identity(directory)} | {_identity(Path(directory, name)) for name in class_to_idx}
@@ -199,8 +227,7 @@ class RobustImageFolder(ImageFolder):
             if not walk.files:  # as torchvision's make_dataset: an empty class is a mistake
                 raise FileNotFoundError(f"class folder {name!r} holds no image files")
             samples += [(str(p), index) for p in walk.files]
-            self.walk.not_regular += walk.not_regular
-            self.walk.revisits += walk.revisits
+            self.walk.merge(walk)
         return samples
 
     def __getitem__(self, i: int) -> Any:

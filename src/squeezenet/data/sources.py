@@ -19,10 +19,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from ..errors import SqueezeNetError
+from ..errors import OptionError, SqueezeNetError
 from ..formats.preprocess import FASHION_MNIST, IMAGENET, Preprocess
 from .fashion_mnist import TensorSplit, load_fashion_mnist
 from .images import RobustImageFolder, collate_skipping_bad
+from .split import DEFAULT_VAL_SPLIT, Split
 
 
 def mix_seed(*parts: int) -> int:
@@ -121,7 +122,7 @@ class TensorSource:
     def steps_per_epoch(self, global_batch: int) -> int:
         return _steps(self.train_size, global_batch)
 
-    def train_batches(self, epoch, start_step, global_batch, rank, world, seed):  # noqa: ANN001, ANN201
+    def train_batches(self, epoch, start_step, global_batch, rank, world, seed):
         order = epoch_order(self.train_size, seed, epoch)
         local = global_batch // world
         for step in range(start_step, self.steps_per_epoch(global_batch)):
@@ -132,7 +133,7 @@ class TensorSource:
             part = slice(rank * local, (rank + 1) * local)
             yield Batch(self._normalize(x[part]), self.train.labels[idx][part])
 
-    def val_batches(self, batch_size, rank, world):  # noqa: ANN001, ANN201
+    def val_batches(self, batch_size, rank, world):
         idx = torch.arange(rank, len(self.val.labels), world)
         for i in range(0, len(idx), batch_size):
             part = idx[i : i + batch_size]
@@ -148,7 +149,7 @@ class _SeededTransform(Dataset):
     def __len__(self) -> int:
         return len(self.folder)
 
-    def __getitem__(self, i: int):  # noqa: ANN204
+    def __getitem__(self, i: int):
         item = self.folder[i]
         if item is None:
             return None
@@ -157,19 +158,16 @@ class _SeededTransform(Dataset):
             return self.transform(item[0]), item[1]
 
 
-DEFAULT_VAL_SPLIT = 0.2  # held out of train/ when a folder has no val/
-
-
 def stratified_split(targets: list[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """(train, held-out) indices: ``fraction`` of every class, at least one image of each on both
     sides, chosen by a seeded permutation per class (the same split every run)."""
-    if not 0.0 < fraction < 1.0:
-        raise SqueezeNetError(f"--val-split is a fraction of each class, in (0, 1); got {fraction}")
     train, held = [], []
     for c in sorted(set(targets)):
         members = [i for i, t in enumerate(targets) if t == c]
         if len(members) < 2:
-            raise SqueezeNetError(f"class {c} has {len(members)} image(s): a validation split needs at least 2 per class")
+            raise SqueezeNetError(
+                f"class {c} has {len(members)} image(s): a validation split needs at least 2 per class"
+            )
         order = torch.randperm(len(members), generator=torch.Generator().manual_seed(mix_seed(seed, c, 7919))).tolist()
         k = min(len(members) - 1, max(1, round(fraction * len(members))))
         held += [members[i] for i in order[:k]]
@@ -197,6 +195,7 @@ class FolderSource:
     in_channels: int = field(init=False)
     train_size: int = field(init=False)
     split_note: str = field(init=False, default="")
+    split: Split | None = field(init=False, default=None)  # the held-out share of train/, when there is one
 
     def __post_init__(self) -> None:
         if not (self.root / "train").is_dir():
@@ -205,24 +204,52 @@ class FolderSource:
         self.preprocess = dataclasses.replace(self.base, crop=self.input_size, resize=resize)
         self.in_channels = self.preprocess.channels
         mode = self.preprocess.mode
-        self._train = RobustImageFolder(self.root / "train", transform=v2.Identity(), min_side=self.input_size, mode=mode)
+        self._train = RobustImageFolder(
+            self.root / "train", transform=v2.Identity(), min_side=self.input_size, mode=mode
+        )
         if len(self._train.classes) < 2:
-            raise SqueezeNetError(f"{self.root}/train has {len(self._train.classes)} class folder: a classifier needs at least 2")
+            raise SqueezeNetError(
+                f"{self.root}/train has {len(self._train.classes)} class folder: a classifier needs at least 2"
+            )
         if (self.root / "val").is_dir() and self.val_split is None:
-            self._val = RobustImageFolder(self.root / "val", transform=self._eval_transform(), class_order=self._train.classes,
-                                          min_side=resize, mode=mode)  # fmt: skip
+            self._val = RobustImageFolder(
+                self.root / "val",
+                transform=self._eval_transform(),
+                class_order=self._train.classes,
+                min_side=resize,
+                mode=mode,
+            )
         else:
             fraction = DEFAULT_VAL_SPLIT if self.val_split is None else self.val_split
             train, held = stratified_split(self._train.targets, fraction, self.seed)
-            self._val = RobustImageFolder(self.root / "train", transform=self._eval_transform(), min_side=resize, mode=mode)
+            self._val = RobustImageFolder(
+                self.root / "train", transform=self._eval_transform(), min_side=resize, mode=mode
+            )
             for folder, keep in ((self._train, train), (self._val, held)):
                 folder.samples = [folder.samples[i] for i in keep]
                 folder.targets = [t for _, t in folder.samples]
-            self.split_note = (f"{'no val/ folder: ' if not (self.root / 'val').is_dir() else ''}validating on {len(held)} of the "
-                               f"{len(train) + len(held)} train/ images ({fraction:.0%} of each class, seed {self.seed})")  # fmt: skip
+            self.split_note = (
+                f"{'no val/ folder: ' if not (self.root / 'val').is_dir() else ''}validating on {len(held)} of the "
+                f"{len(train) + len(held)} train/ images ({fraction:.0%} of each class, seed {self.seed})"
+            )
+            self._fraction = fraction
         self.classes = list(self._train.classes)
         self.num_classes = len(self.classes)
+        self._record_split()
+
+    def _record_split(self) -> None:
         self.train_size = len(self._train)
+        if hasattr(self, "_fraction"):
+            base = self.root / "train"
+            relative = lambda folder: [str(Path(p).relative_to(base)) for p, _ in folder.samples]  # noqa: E731
+            self.split = Split(
+                str(self.root.resolve()),
+                self._fraction,
+                self.seed,
+                self.classes,
+                relative(self._train),
+                relative(self._val),
+            )
 
     def limit(self, train: int | None, val: int | None, seed: int) -> None:
         """Keep a seeded random ``train`` / ``val`` subset (folders are sorted by class)."""
@@ -231,7 +258,7 @@ class FolderSource:
                 keep = sorted(epoch_order(len(folder.samples), seed, -1)[:n].tolist())
                 folder.samples = [folder.samples[i] for i in keep]
                 folder.targets = [t for _, t in folder.samples]
-        self.train_size = len(self._train)
+        self._record_split()
 
     def _eval_transform(self) -> v2.Transform:
         return self.preprocess.eval_transform()
@@ -240,14 +267,19 @@ class FolderSource:
         if not self.augment:
             return self._eval_transform()
         return v2.Compose(
-            [v2.ToImage(), *([v2.Grayscale(1)] if self.preprocess.mode == "L" else []),
-             v2.RandomResizedCrop(self.input_size, antialias=True), v2.RandomHorizontalFlip(), self.preprocess.normalize()]
+            [
+                v2.ToImage(),
+                *([v2.Grayscale(1)] if self.preprocess.mode == "L" else []),
+                v2.RandomResizedCrop(self.input_size, antialias=True),
+                v2.RandomHorizontalFlip(),
+                self.preprocess.normalize(),
+            ]
         )
 
     def steps_per_epoch(self, global_batch: int) -> int:
         return _steps(self.train_size, global_batch)
 
-    def train_batches(self, epoch, start_step, global_batch, rank, world, seed):  # noqa: ANN001, ANN201
+    def train_batches(self, epoch, start_step, global_batch, rank, world, seed):
         order = epoch_order(self.train_size, seed, epoch).tolist()
         local = global_batch // world
         batches = [
@@ -260,7 +292,7 @@ class FolderSource:
         for images, targets, skipped in loader:
             yield Batch(images, targets, skipped)
 
-    def val_batches(self, batch_size, rank, world):  # noqa: ANN001, ANN201
+    def val_batches(self, batch_size, rank, world):
         subset = torch.utils.data.Subset(self._val, range(rank, len(self._val), world))
         loader = DataLoader(subset, batch_size=batch_size, num_workers=self.workers, collate_fn=collate_skipping_bad)
         for images, targets, skipped in loader:
@@ -268,18 +300,38 @@ class FolderSource:
 
 
 def build_source(
-    data: str, data_dir: str | None = None, input_size: int | None = None, workers: int = 2, download: bool = False,
-    augment: bool = True, base: Preprocess = IMAGENET, val_split: float | None = None, seed: int = 42,
-) -> TrainSource:  # fmt: skip
+    data: str,
+    data_dir: str | None = None,
+    input_size: int | None = None,
+    workers: int = 2,
+    download: bool = False,
+    augment: bool = True,
+    base: Preprocess = IMAGENET,
+    val_split: float | None = None,
+    seed: int = 42,
+) -> TrainSource:
     """Fashion-MNIST, or a folder of class folders (``base``: the starting weights' convention)."""
     if data == "fashion-mnist":
         train, val, classes = load_fashion_mnist(data_dir, download=download)
         if input_size not in (None, 28):
-            raise SqueezeNetError("Fashion-MNIST images are 28x28; --input-size must be 28 for it")
+            raise OptionError("input_size", "must be 28 for Fashion-MNIST (its images are 28x28)")
         if val_split is not None:
-            raise SqueezeNetError("Fashion-MNIST has its own test split; --val-split is for image folders")
+            raise OptionError("val_split", "is for image folders: Fashion-MNIST has its own test split")
         return TensorSource(train, val, classes, augment=augment)
     path = Path(data)
     if not path.is_dir():
         raise SqueezeNetError(f"{data!r}: not 'fashion-mnist' and not a directory of class folders")
     return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed)
+
+
+def held_out_folder(split: Split, transform: v2.Transform, mode: str, min_side: int | None) -> RobustImageFolder:
+    """The images a run held out (``Split.held_out``), labelled by their class folders."""
+    root = Path(split.root) / "train"
+    folder = RobustImageFolder(root, transform=transform, class_order=split.classes, mode=mode, min_side=min_side)
+    by_path = {str(Path(p).relative_to(root)): (p, t) for p, t in folder.samples}
+    missing = [p for p in split.held_out if p not in by_path]
+    if missing:
+        raise SqueezeNetError(f"{root}: {len(missing)} held-out images of the split are gone (first: {missing[0]})")
+    folder.samples = [by_path[p] for p in split.held_out]
+    folder.targets = [t for _, t in folder.samples]
+    return folder

@@ -10,74 +10,99 @@ whose top-1 may change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import SqueezeNetError
+from ..data.images import calibration_tensor
+from ..errors import OptionError
 from ..formats.loaded import LoadedModel
 from ..utils.device import cpu_isa
 from ..utils.timing import median, time_calls
-from .onnx_export import example_input, to_onnx
-from .quantize import calibration_images
-from .runtime import ENGINES, INT8_BACKENDS, Engine, build_engine
+from .backends import BACKENDS, ENGINES, BuildInputs
+from .onnx_export import example_input
+from .options import MAX_DISAGREEMENT
+from .runtime import Engine, build_engine
 
-MAX_DISAGREEMENT = 5.0  # % of held-out images whose top-1 may differ from fp32 PyTorch's
+MIN_IMAGES = 8
 
 
 @dataclass
 class Candidate:
     backend: str
     images_per_s: float
-    latency_ms: float
+    latency_ms: float  # per batch
     agreement: float  # % of held-out images with fp32 PyTorch's top-1
 
+
+@dataclass
+class EngineChoice:
+    """The measurements behind ``chosen``, and every engine built on the way (to reuse, not rebuild)."""
+
+    chosen: str
+    reason: str
+    batch_size: int
+    isa: str
+    candidates: list[Candidate]
+    engines: dict[str, Engine] = field(default_factory=dict, repr=False, compare=False)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "images_per_s": self.images_per_s, "latency_ms": self.latency_ms, "agreement": self.agreement}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "engines"} | {
+            "candidates": [dataclasses.asdict(c) for c in self.candidates]
+        }
 
 
 def choose_engine(
-    loaded: LoadedModel, calib_data: str | Path | torch.Tensor | None, batch_size: int = 1,
-    max_disagreement: float = MAX_DISAGREEMENT, repeats: int = 30,
-) -> tuple[dict[str, Engine], dict[str, Any]]:  # fmt: skip
-    """Every engine built (by backend) and the measurements behind the choice: ``choice["chosen"]``
-    is the fastest at ``batch_size`` within the budget."""
-    proto = to_onnx(loaded)
+    loaded: LoadedModel,
+    calib_data: str | Path | torch.Tensor | None,
+    batch_size: int = 1,
+    max_disagreement: float = MAX_DISAGREEMENT,
+    repeats: int = 30,
+) -> EngineChoice:
+    """Every engine built and timed at ``batch_size``; the fastest within the budget is chosen."""
     held_out, calib = _split(loaded, calib_data)
     with torch.no_grad():
         reference = loaded.model.eval()(held_out).argmax(1) if held_out is not None else None
-    backends = [b for b in ENGINES if calib is not None or b not in INT8_BACKENDS]
+    names = [name for name in ENGINES if calib is not None or not BACKENDS[name].int8]
     batch = (held_out[:1] if held_out is not None else example_input(loaded)).repeat(batch_size, 1, 1, 1)
+    inputs = BuildInputs(loaded, calib)
     engines, candidates = {}, []
-    for backend in backends:
-        engine = build_engine(loaded, backend, calib, proto)
+    for name in names:
+        engine = build_engine(loaded, name, inputs=inputs)
         run = engine.runner()
-        seconds = median(time_calls(lambda: run(batch), repeats, warmup=5))
+        seconds = median(time_calls(partial(run, batch), repeats, warmup=5))
         agreement = 100.0 if reference is None else 100 * float((run(held_out).argmax(1) == reference).float().mean())
-        engines[backend] = engine
-        candidates.append(Candidate(backend, batch_size / seconds, 1000 * seconds, agreement))
+        engines[name] = engine
+        candidates.append(Candidate(name, batch_size / seconds, 1000 * seconds, agreement))
     allowed = [c for c in candidates if 100 - c.agreement <= max_disagreement]
     best = max(allowed, key=lambda c: c.images_per_s)
-    reason = (f"{best.backend}: fastest at batch {batch_size} on this CPU ({cpu_isa()}, {torch.get_num_threads()} threads) "
-              f"among the engines within {max_disagreement:g}% top-1 disagreement with fp32 on "
-              f"{0 if held_out is None else len(held_out)} held-out calibration images")  # fmt: skip
+    reason = (
+        f"{best.backend}: fastest at batch {batch_size} on this CPU ({cpu_isa()}, {torch.get_num_threads()} threads) "
+        f"among the engines within {max_disagreement:g}% top-1 disagreement with fp32 on "
+        f"{0 if held_out is None else len(held_out)} held-out calibration images"
+    )
     rejected = [c.backend for c in candidates if c not in allowed]
     if rejected:
         reason += f"; over the budget: {', '.join(rejected)}"
     if calib is None:
-        reason += "; int8 not tried (no --calib-data)"
-    return engines, {"chosen": best.backend, "reason": reason, "batch_size": batch_size,
-                     "isa": cpu_isa(), "candidates": [c.to_dict() for c in candidates]}  # fmt: skip
+        reason += "; int8 not tried (no calibration images)"
+    return EngineChoice(best.backend, reason, batch_size, cpu_isa(), candidates, engines)
 
 
-def _split(loaded: LoadedModel, calib_data: str | Path | torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def _split(
+    loaded: LoadedModel, calib_data: str | Path | torch.Tensor | None
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """(held out: every fourth image, calibration: the rest); (None, None) without images."""
     if calib_data is None:
         return None, None
-    images = calibration_images(calib_data, loaded.preprocess)
-    if len(images) < 8:
-        raise SqueezeNetError(f"--format auto needs at least 8 calibration images, got {len(images)}")
+    images = calibration_tensor(calib_data, loaded.preprocess)
+    if len(images) < MIN_IMAGES:
+        raise OptionError(
+            "calib_data", f"holds {len(images)} images: {{format}} auto needs at least {MIN_IMAGES}", "format"
+        )
     held = torch.arange(len(images)) % 4 == 3
     return images[held], images[~held]

@@ -1,66 +1,85 @@
-"""``squeezenet export``: ONNX, OpenVINO IR, or whichever runs fastest here (``auto``), verified before writing.
+"""``squeezenet export``: any engine's file, or whichever runs fastest here (``auto``), verified before writing.
 
-Every graph is checked against PyTorch on random inputs before it is written (fp32 graphs
-within ``MAX_LOGIT_DIFF``; int8 graphs report their difference), and files land atomically.
+Every graph goes the same way: built (``runtime.build_engine``), run through its own runtime
+against PyTorch on random inputs and on calibration images when there are some (an fp32 graph
+must agree within ``MAX_LOGIT_DIFF``; an int8 graph reports its difference), then written
+atomically. ``auto`` first chooses the backend (``auto.choose_engine``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import SqueezeNetError
+from ..data.images import calibration_tensor
+from ..errors import OptionError, SqueezeNetError
 from ..formats.loaded import LoadedModel
-from .auto import MAX_DISAGREEMENT, choose_engine
-from .onnx_export import MAX_LOGIT_DIFF, example_input, export_onnx
-from .runtime import SUFFIX, Engine, build_engine
+from .auto import EngineChoice, choose_engine
+from .backends import for_format
+from .onnx_export import MAX_LOGIT_DIFF, example_input
+from .options import AUTO, ExportOptions
+from .runtime import Engine, build_engine
 
-FORMATS = ("onnx", "openvino", "auto")
-_ENGINE = {"onnx": "onnxruntime", "openvino": "openvino"}  # format -> the engine family that runs it
-
-
-def export(
-    loaded: LoadedModel, out: str | Path, format: str = "onnx", int8: bool = False,  # noqa: A002 - the CLI's word
-    calib_data: str | Path | torch.Tensor | None = None, batch_size: int = 1, max_disagreement: float = MAX_DISAGREEMENT,
-) -> dict[str, Any]:  # fmt: skip
-    """Write ``loaded`` as ``format`` (fp32, or int8 calibrated on ``calib_data``), verified first.
-    ``auto`` writes ``out`` with the chosen engine's suffix (``.onnx`` or ``.xml`` + ``.bin``)."""
-    if format not in FORMATS:
-        raise SqueezeNetError(f"unknown export format {format!r}; choose from {', '.join(FORMATS)}")
-    if format == "auto":
-        if int8:
-            raise SqueezeNetError("--format auto tries int8 itself (with --calib-data); leave out --int8")
-        return export_auto(loaded, out, calib_data, batch_size, max_disagreement)[0]
-    backend = _ENGINE[format] + ("-int8" if int8 else "")
-    suffix = SUFFIX[_ENGINE[format]]
-    if Path(out).suffix.lower() != suffix:
-        raise SqueezeNetError(f"{out}: the output of --format {format} must end in {suffix}")
-    if int8 and calib_data is None:
-        raise SqueezeNetError("--int8 needs --calib-data DIR (unlabelled images)")
-    if backend == "onnxruntime":
-        return {**export_onnx(loaded, out), "file": str(out), "backend": backend}
-    return _write(loaded, build_engine(loaded, backend, calib_data), Path(out))
+REAL_CHECK_IMAGES = 64  # calibration images the written graph is also checked on
 
 
-def export_auto(
-    loaded: LoadedModel, out: str | Path, calib_data: str | Path | torch.Tensor | None, batch_size: int = 1,
-    max_disagreement: float = MAX_DISAGREEMENT,
-) -> tuple[dict[str, Any], dict[str, Engine]]:  # fmt: skip
-    """``--format auto``: what was written, and every engine measured on the way (to reuse, not rebuild)."""
-    engines, choice = choose_engine(loaded, calib_data, batch_size, max_disagreement)
-    engine = engines[choice["chosen"]]
-    return {**_write(loaded, engine, Path(out).with_suffix(engine.suffix)), "auto": choice}, engines
+@dataclass
+class ExportReport:
+    file: str
+    backend: str
+    int8: bool
+    bytes: int
+    max_logit_diff_random: float
+    max_logit_diff_real: float | None = None  # on calibration images, when given
+    auto: EngineChoice | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "auto"}
+        return data | ({"auto": self.auto.to_dict()} if self.auto else {})
 
 
-def _write(loaded: LoadedModel, engine: Engine, out: Path) -> dict[str, Any]:
-    """Verify ``engine`` against PyTorch, then write it."""
-    inputs = example_input(loaded, batch=4, seed=1)
+def export(loaded: LoadedModel, out: str | Path, options: ExportOptions) -> ExportReport:
+    """Write ``loaded`` as ``options.format`` (fp32, or int8 calibrated on ``options.calib_data``),
+    verified first. ``auto`` adds the chosen engine's suffix to ``out``."""
+    options.check()
+    out = Path(out)
+    if options.format == AUTO:
+        if out.suffix:
+            raise OptionError(
+                "out",
+                f"{out}: {{format}} auto chooses the file type; give it without a suffix (e.g. {out.with_suffix('')})",
+                "format",
+            )
+        choice = choose_engine(loaded, options.calib_data, options.batch_size, options.max_disagreement)
+        engine = choice.engines[choice.chosen]
+        return dataclasses.replace(
+            write_verified(loaded, engine, out.with_name(out.name + engine.backend.suffix), options.calib_data),
+            auto=choice,
+        )
+    chosen = for_format(options.format, options.int8)
+    if out.suffix.lower() != chosen.suffix:
+        raise OptionError("out", f"{out}: the file of {{format}} {options.format} ends in {chosen.suffix}", "format")
+    return write_verified(loaded, build_engine(loaded, chosen.name, options.calib_data), out, options.calib_data)
+
+
+def write_verified(
+    loaded: LoadedModel, engine: Engine, out: Path, calib_data: str | Path | torch.Tensor | None = None
+) -> ExportReport:
+    """Check ``engine`` against PyTorch, then write it."""
+    run, reference = engine.runner(), loaded.model.eval()
+    checks = {"random": example_input(loaded, batch=4, seed=1)}
+    if calib_data is not None:
+        checks["real"] = calibration_tensor(calib_data, loaded.preprocess, REAL_CHECK_IMAGES)
     with torch.no_grad():
-        reference = loaded.model.eval()(inputs)
-    diff = float((engine.runner()(inputs) - reference).abs().max())
-    int8 = engine.backend.endswith("-int8")
-    if not int8 and diff >= MAX_LOGIT_DIFF:
-        raise SqueezeNetError(f"{engine.backend} disagrees with PyTorch (max logit difference {diff:.2e}); not written")
-    return {"file": str(out), "backend": engine.backend, "int8": int8, "max_logit_diff_random": diff, "bytes": engine.save(out)}
+        diffs = {name: float((run(x) - reference(x)).abs().max()) for name, x in checks.items()}
+    worst = max(diffs.values())
+    if not engine.backend.int8 and worst >= MAX_LOGIT_DIFF:
+        raise SqueezeNetError(
+            f"{engine.backend.name} disagrees with PyTorch (max logit difference {worst:.2e}); not written"
+        )
+    written = engine.save(out)
+    return ExportReport(str(out), engine.backend.name, engine.backend.int8, written, diffs["random"], diffs.get("real"))

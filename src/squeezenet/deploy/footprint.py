@@ -15,12 +15,11 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from ..errors import SqueezeNetError
-from ..models import SqueezeNet
+from ..errors import OptionError, SqueezeNetError
 from ..models.names import block_names
+from ..models.squeezenet import SqueezeNet
+from .options import BYTES_PER_VALUE, PRECISIONS
 
-BYTES_PER_VALUE = {"fp32": 4, "fp16": 2, "int8": 1}
-PRECISIONS = (*BYTES_PER_VALUE, "sqz")  # sqz: the weights as a real .sqz file
 ALIASING_MODULES = (nn.ReLU, nn.Dropout)
 ALIASING_FUNCTIONS = {torch.flatten}
 
@@ -49,7 +48,10 @@ class Footprint:
 def _allocates(gm: fx.GraphModule, node: fx.Node) -> bool:
     if node.op == "call_module":
         module = gm.get_submodule(str(node.target))
-        return not (isinstance(module, ALIASING_MODULES) and (getattr(module, "inplace", False) or isinstance(module, nn.Dropout)))
+        return not (
+            isinstance(module, ALIASING_MODULES)
+            and (getattr(module, "inplace", False) or isinstance(module, nn.Dropout))
+        )
     if node.op == "call_function":
         return node.target not in ALIASING_FUNCTIONS
     return node.op == "placeholder"
@@ -90,13 +92,17 @@ def peak_activations(model: SqueezeNet, input_size: int, bytes_per_value: int) -
 
 
 def footprint(
-    model: SqueezeNet, input_size: int, precision: str = "fp32", budget: int | None = None, sqz_file: str | Path | None = None
+    model: SqueezeNet,
+    input_size: int,
+    precision: str = "fp32",
+    budget: int | None = None,
+    sqz_file: str | Path | None = None,
 ) -> Footprint:
     """Weights at ``precision`` (or the real size of a .sqz file) plus peak activations."""
     params = sum(p.numel() for p in model.parameters())
     if precision == "sqz":
         if sqz_file is None or not Path(sqz_file).is_file():
-            raise SqueezeNetError("--precision sqz needs an existing .sqz file")
+            raise OptionError("precision", "sqz counts a real file's bytes: it needs {weights} FILE.sqz", "weights")
         weight_bytes, act_bytes = Path(sqz_file).stat().st_size, 1  # decoded to int8-coded activations
     elif precision in BYTES_PER_VALUE:
         weight_bytes, act_bytes = params * BYTES_PER_VALUE[precision], BYTES_PER_VALUE[precision]

@@ -8,13 +8,9 @@ concatenation. OpenVINO runs that concatenation with a reference kernel in int8 
 batch-1 time at 224 px) and cannot write it in place in its channels-last layout.
 
 The fused graph costs 1.8x the expand multiply-adds, so it pays only where int8 convolutions
-are bound by per-layer overhead rather than arithmetic: measured on OpenVINO int8, v1.1 at
-224 px, 2 threads, plain -> fused (``benchmarks/inference.py`` and the README):
-- AMX: batch 32 1292 -> 1349 and 1353 -> 1441 images/s, batch 1 1.47 -> 1.36 and 1.45 -> 1.30 ms;
-- AVX-512 VNNI kernels without AMX (``ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI``): 736 -> 665 images/s,
-  1.82 -> 1.99 ms;
-- AVX2 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``): 388 -> 294 images/s, 3.04 -> 3.92 ms;
-- ONNX Runtime: fp32 0.8x, int8 within noise (+1-3%); so only OpenVINO int8 on AMX uses it.
+are bound by per-layer overhead rather than arithmetic: with OpenVINO int8 on AMX (faster at
+batch 1 and 32), not on AVX-512 VNNI or AVX2 kernels, nor with ONNX Runtime
+(``docs/results/deploy.md``); ``export --format auto`` times both where it matters.
 """
 
 from __future__ import annotations

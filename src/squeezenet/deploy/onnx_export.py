@@ -1,4 +1,4 @@
-"""PyTorch -> ONNX with a dynamic batch axis, verified against PyTorch before it is written.
+"""PyTorch -> ONNX with a dynamic batch axis (the graph every non-torch backend starts from).
 
 Graph: input ``input`` (N x C x H x W, float32, already preprocessed), output ``logits``
 (N x classes). The model config, the preprocessing record and class names travel in the
@@ -10,17 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 
-from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
-from ..utils.atomic import write_bytes
 from .fuse import fuse_expands
-from .ort import ort_session
+from .metadata import META_CLASSES, META_CONFIG, META_PREPROCESS
 
 OPSET = 18
 MAX_LOGIT_DIFF = 1e-3
@@ -51,32 +47,10 @@ def to_onnx(loaded: LoadedModel, fuse: bool = False) -> onnx.ModelProto:
             verbose=False,
         )
     proto = program.model_proto
-    meta = {"squeezenet_config": loaded.config.to_json(), "preprocess": loaded.preprocess.to_json()}
+    meta = {META_CONFIG: loaded.config.to_json(), META_PREPROCESS: loaded.preprocess.to_json()}
     if loaded.classes:
-        meta["classes"] = json.dumps(loaded.classes)
+        meta[META_CLASSES] = json.dumps(loaded.classes)
     if fuse:
         meta["graph"] = "fire expands fused"
     onnx.helper.set_model_props(proto, meta)
     return proto
-
-
-def max_logit_difference(loaded: LoadedModel, proto_bytes: bytes, inputs: torch.Tensor) -> float:
-    session = ort_session(proto_bytes)
-    ours = session.run([OUTPUT_NAME], {INPUT_NAME: inputs.numpy()})[0]
-    with torch.no_grad():
-        reference = loaded.model.eval()(inputs).numpy()
-    return float(np.abs(ours - reference).max())
-
-
-def export_onnx(loaded: LoadedModel, out: str | Path, real_images: torch.Tensor | None = None) -> dict[str, float]:
-    """Export, verify on random (and real, when given) inputs, then write atomically."""
-    proto_bytes = to_onnx(loaded).SerializeToString()
-    report = {"max_logit_diff_random": max_logit_difference(loaded, proto_bytes, example_input(loaded, batch=4, seed=1))}
-    if real_images is not None:
-        report["max_logit_diff_real"] = max_logit_difference(loaded, proto_bytes, real_images)
-    worst = max(report.values())
-    if worst >= MAX_LOGIT_DIFF:
-        raise SqueezeNetError(f"exported model disagrees with PyTorch (max logit difference {worst:.2e}); not written")
-    write_bytes(out, proto_bytes)
-    report["bytes"] = len(proto_bytes)
-    return report

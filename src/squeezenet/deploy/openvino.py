@@ -38,7 +38,7 @@ import torch
 
 from ..errors import SqueezeNetError
 from ..utils.atomic import atomic_path
-from .ort import Runner
+from .metadata import META_BACKEND, Runner
 
 RT_INFO_KEY = "squeezenet"  # rt_info section holding the ONNX metadata (config, preprocess, classes)
 
@@ -54,12 +54,28 @@ def from_onnx(proto: onnx.ModelProto) -> ov.Model:
     return model
 
 
+def tag(model: ov.Model, backend: str) -> ov.Model:
+    """Record the backend ``model`` is written for (our readers choose its runner by it)."""
+    model.set_rt_info(backend, [RT_INFO_KEY, META_BACKEND])
+    return model
+
+
+def import_nncf() -> Any:
+    """NNCF, imported on first use (it takes ~2 s and only int8 needs it). It imports
+    ``torch.utils.cpp_extension``, which warns "No CUDA runtime is found" on every CPU machine:
+    nothing is wrong there, so that one logger is quietened first."""
+    if not torch.cuda.is_available():
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    import nncf
+
+    return nncf
+
+
 def quantize_nncf(model: ov.Model, images: torch.Tensor) -> ov.Model:
     """int8 by NNCF's post-training quantization on every one of the preprocessed ``images``."""
-    import nncf  # imported here: NNCF takes ~2 s to import and only int8 needs it
-
+    nncf = import_nncf()
     dataset = nncf.Dataset([images[i : i + 1].numpy() for i in range(len(images))])
-    with _quiet_nncf():
+    with quiet_nncf():
         quantized = nncf.quantize(model, dataset, subset_size=len(images))
     for key in _meta_keys(model):
         quantized.set_rt_info(model.get_rt_info([RT_INFO_KEY, key]).astype(str), [RT_INFO_KEY, key])
@@ -76,10 +92,10 @@ def metadata(model: ov.Model) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _quiet_nncf() -> Iterator[None]:
+def quiet_nncf() -> Iterator[None]:
     """NNCF logs at INFO and draws rich progress bars on stdout, terminal or not; a few seconds
     of statistics collection are not worth a second progress display in our commands."""
-    import nncf
+    nncf = import_nncf()
 
     nncf.set_log_level(logging.ERROR)
     try:

@@ -6,7 +6,6 @@ The lowest deploy module: exporting verifies against a session, backends run one
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,7 @@ import onnxruntime as ort
 import torch
 
 from ..errors import SqueezeNetError
-
-Runner = Callable[[torch.Tensor], torch.Tensor]
+from .metadata import Runner
 
 
 def providers() -> list[str]:

@@ -1,8 +1,8 @@
 """int8 static post-training quantization with ONNX Runtime's own tools.
 
-Calibration reads unlabelled images (any folder tree), preprocessed exactly as for
-inference. Defaults are the options measured fastest on this machine's CPU within the
-accuracy budget (see benchmarks/int8_options.py and the README's table).
+Calibration takes unlabelled images preprocessed exactly as for inference. The defaults (QDQ,
+per-channel weights, MinMax calibration, 7-bit weights where the CPU has no VNNI) are the
+fastest of ``benchmarks/int8_options.py``'s within the accuracy budget.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import torch
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from ..data.images import calibration_tensor
-from ..formats.preprocess import Preprocess
 from ..utils.device import has_vnni
 
 
@@ -44,21 +42,18 @@ class _Reader(CalibrationDataReader):
         return next(self._batches, None)
 
 
-def calibration_images(calib: str | Path | torch.Tensor, preprocess: Preprocess, max_images: int = 256) -> torch.Tensor:
-    """Calibration batch from a folder of unlabelled images, or an already preprocessed batch."""
-    return calib[:max_images] if isinstance(calib, torch.Tensor) else calibration_tensor(calib, preprocess, max_images)
-
-
-def quantize_int8(
-    proto: onnx.ModelProto, preprocess: Preprocess, calib: str | Path | torch.Tensor, options: Int8Options = Int8Options()
-) -> bytes:
-    """int8 ONNX bytes; ``calib`` is a folder of unlabelled images or an already preprocessed batch."""
+def quantize_int8(proto: onnx.ModelProto, images: torch.Tensor, options: Int8Options = Int8Options()) -> bytes:
+    """int8 ONNX bytes calibrated on a preprocessed batch of images."""
     return static_int8(
-        proto, calibration_images(calib, preprocess, options.max_images),
+        proto,
+        images[: options.max_images],
         quant_format=QuantFormat.QDQ if options.quant_format == "QDQ" else QuantFormat.QOperator,
-        per_channel=options.per_channel, reduce_range=options.reduce_range, activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8, calibrate_method=getattr(CalibrationMethod, options.calibrate_method),
-    )  # fmt: skip
+        per_channel=options.per_channel,
+        reduce_range=options.reduce_range,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=getattr(CalibrationMethod, options.calibrate_method),
+    )
 
 
 def static_int8(proto: onnx.ModelProto, images: torch.Tensor, **options: Any) -> bytes:

@@ -23,12 +23,20 @@ def aggregate(rows: list[dict[str, str]], by: tuple[str, ...]) -> list[dict[str,
     for key, group in groups.items():
         top1 = [float(r["top1"]) for r in group]
         top5 = [float(r["top5"]) for r in group]
-        out.append({
-            **dict(zip(by, key)), "seeds": len(group), "size_mb": int(group[0]["size_bytes"]) / 1e6,
-            "params": int(group[0]["params"]), "macs": int(group[0]["macs"]),
-            "top1": statistics.mean(top1), "top1_std": statistics.pstdev(top1), "top1_seeds": top1,
-            "top5": statistics.mean(top5), "top5_std": statistics.pstdev(top5),
-        })  # fmt: skip
+        out.append(
+            {
+                **dict(zip(by, key)),
+                "seeds": len(group),
+                "size_mb": int(group[0]["size_bytes"]) / 1e6,
+                "params": int(group[0]["params"]),
+                "macs": int(group[0]["macs"]),
+                "top1": statistics.mean(top1),
+                "top1_std": statistics.pstdev(top1),
+                "top1_seeds": top1,
+                "top5": statistics.mean(top5),
+                "top5_std": statistics.pstdev(top5),
+            }
+        )
     return sorted(out, key=lambda a: a["size_mb"])
 
 
@@ -42,9 +50,17 @@ def plot_variants(points: list[dict[str, Any]], key: str, path: Path, title: str
     fig, ax = new_figure(1, 1, (7, 4.5))
     for x, p in enumerate(points):
         ax.bar(x, p["top1"], width=0.55, color="#9ecae1", edgecolor="#3182bd")
-        ax.scatter([x] * len(p["top1_seeds"]), p["top1_seeds"], color="#08519c", zorder=3, label="one seed" if x == 0 else None)
-        ax.annotate(f"{p['top1']:.1f}%\n{p['size_mb']:.2f} MB", (x, p["top1"]), textcoords="offset points", xytext=(0, 8),
-                    ha="center", fontsize=8)  # fmt: skip
+        ax.scatter(
+            [x] * len(p["top1_seeds"]), p["top1_seeds"], color="#08519c", zorder=3, label="one seed" if x == 0 else None
+        )
+        ax.annotate(
+            f"{p['top1']:.1f}%\n{p['size_mb']:.2f} MB",
+            (x, p["top1"]),
+            textcoords="offset points",
+            xytext=(0, 8),
+            ha="center",
+            fontsize=8,
+        )
     ax.set_xticks(range(len(points)), [str(p[key]) for p in points])
     ax.set_xlabel(key)
     ax.set_ylabel("top-1 accuracy (%): bar = mean, dots = seeds")
@@ -60,7 +76,9 @@ def plot_accuracy_vs_size(points: list[dict[str, Any]], by: tuple[str, ...], pat
     xs, ys = [p["size_mb"] for p in points], [p["top1"] for p in points]
     ax.errorbar(xs, ys, yerr=[p["top1_std"] for p in points], fmt="o-", capsize=3)
     for p in points:
-        ax.annotate(_point_label(p, by), (p["size_mb"], p["top1"]), textcoords="offset points", xytext=(4, 6), fontsize=8)
+        ax.annotate(
+            _point_label(p, by), (p["size_mb"], p["top1"]), textcoords="offset points", xytext=(4, 6), fontsize=8
+        )
     ax.set_xlabel("model size (MB, fp32)")
     ax.set_ylabel("top-1 accuracy (%), mean over seeds")
     ax.set_title(title)
@@ -73,14 +91,20 @@ def markdown_table(points: list[dict[str, Any]], by: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for p in points:
         cells = [str(p[k]) for k in by] + [
-            f"{p['params']:,}", f"{p['size_mb']:.2f}", f"{p['macs'] / 1e6:.1f}",
-            f"{p['top1']:.2f} ± {p['top1_std']:.2f}", f"{p['top5']:.2f} ± {p['top5_std']:.2f}", str(p["seeds"]),
-        ]  # fmt: skip
+            f"{p['params']:,}",
+            f"{p['size_mb']:.2f}",
+            f"{p['macs'] / 1e6:.1f}",
+            f"{p['top1']:.2f} ± {p['top1_std']:.2f}",
+            f"{p['top5']:.2f} ± {p['top5_std']:.2f}",
+            str(p["seeds"]),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     spread = [p for p in points if len(p["top1_seeds"]) > 1 and max(p["top1_seeds"]) - min(p["top1_seeds"]) > 10]
     for p in spread:
-        lines.append(f"\n{_point_label(p, by)}: the seeds reached {', '.join(f'{v:.2f}' for v in p['top1_seeds'])}: "
-                     "at least one did not train at this budget; the mean hides that.")  # fmt: skip
+        lines.append(
+            f"\n{_point_label(p, by)}: the seeds reached {', '.join(f'{v:.2f}' for v in p['top1_seeds'])}: "
+            "at least one did not train at this budget; the mean hides that."
+        )
     return "\n".join(lines) + "\n"
 
 

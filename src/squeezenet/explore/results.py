@@ -17,7 +17,21 @@ from typing import Any
 
 from ..utils.atomic import write_text
 
-COLUMNS = ["sr", "pct3x3", "base_e", "incr_e", "freq", "bypass", "params", "size_bytes", "macs", "top1", "top5", "train_seconds", "seed"]
+COLUMNS = [
+    "sr",
+    "pct3x3",
+    "base_e",
+    "incr_e",
+    "freq",
+    "bypass",
+    "params",
+    "size_bytes",
+    "macs",
+    "top1",
+    "top5",
+    "train_seconds",
+    "seed",
+]
 KEY_COLUMNS = ("sr", "pct3x3", "base_e", "incr_e", "freq", "bypass", "seed")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ..data.sources import TrainSource, build_source
-from ..models import SqueezeNet
+from ..models.squeezenet import SqueezeNet
 from ..models.summary import summarize
 from ..train.config import TrainConfig
 from ..train.loop import model_config_for, train
@@ -45,15 +45,28 @@ def run_sweep(
     bar = tqdm(total=len(mine), desc="sweep", unit="point", disable=progress_off(quiet), dynamic_ncols=True)
     rows = []
     for point, seed in mine:
-        cfg = TrainConfig(**{**base.to_dict(), "design": {**base.design, **point}, "seed": seed,
-                             "out": str(_job_dir(out, point, seed)), "resume": True, "quiet": True})  # fmt: skip
+        cfg = TrainConfig(
+            **{
+                **base.to_dict(),
+                "design": {**base.design, **point},
+                "seed": seed,
+                "out": str(_job_dir(out, point, seed)),
+                "resume": True,
+                "quiet": True,
+            }
+        )
         row_stub = _row_stub(cfg, source, seed)
         if row_key(row_stub) in {row_key(r) for r in read_rows(results)}:
             bar.update()
             continue
         start = time.perf_counter()
         summary = train(cfg)
-        row = {**row_stub, "top1": summary["val_top1"], "top5": summary["val_top5"], "train_seconds": round(time.perf_counter() - start, 2)}
+        row = {
+            **row_stub,
+            "top1": summary.val_top1,
+            "top5": summary.val_top5,
+            "train_seconds": round(time.perf_counter() - start, 2),
+        }
         append_row(results, row)
         rows.append(row)
         bar.update()
@@ -67,7 +80,14 @@ def _row_stub(cfg: TrainConfig, source: TrainSource, seed: int) -> dict[str, Any
     config = model_config_for(cfg.resolved(), source)
     summary = summarize(SqueezeNet(config), source.input_size)
     return {
-        "sr": config.sr, "pct3x3": config.pct3x3, "base_e": config.base_e, "incr_e": config.incr_e, "freq": config.freq,
-        "bypass": config.bypass, "params": summary.total_params, "size_bytes": summary.size_bytes, "macs": summary.total_macs,
+        "sr": config.sr,
+        "pct3x3": config.pct3x3,
+        "base_e": config.base_e,
+        "incr_e": config.incr_e,
+        "freq": config.freq,
+        "bypass": config.bypass,
+        "params": summary.total_params,
+        "size_bytes": summary.size_bytes,
+        "macs": summary.total_macs,
         "seed": seed,
-    }  # fmt: skip
+    }

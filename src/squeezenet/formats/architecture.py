@@ -27,9 +27,7 @@ def metaparameters_from_widths(widths: Sequence[tuple[int, int, int]]) -> dict[s
     return {"base_e": base_e, "incr_e": incr_e, "freq": freq, "pct3x3": e3_0 / base_e, "sr": s0 / base_e}
 
 
-def config_from_widths(
-    widths: Sequence[tuple[int, int, int]], *, what: str, **fields: object
-) -> SqueezeNetConfig:
+def config_from_widths(widths: Sequence[tuple[int, int, int]], *, what: str, **fields: object) -> SqueezeNetConfig:
     """A config with these Fire widths, or a clear error if no metaparameters produce them."""
     if len(widths) != NUM_FIRE:
         raise SqueezeNetError(f"{what} has {len(widths)} Fire modules; SqueezeNet has {NUM_FIRE}")
@@ -47,7 +45,9 @@ def config_from_state_dict(state: Mapping[str, torch.Tensor]) -> SqueezeNetConfi
     found = sorted(int(m.group(1)) for k in state if (m := re.fullmatch(r"features\.(\d+)\.squeeze\.weight", k)))
     layout = next((name for name in LAYOUTS if fire_positions(name) == found), None)
     if layout is None:
-        raise SqueezeNetError(f"not a SqueezeNet state dict: Fire modules at features positions {found[:9]} match no layout")
+        raise SqueezeNetError(
+            f"not a SqueezeNet state dict: Fire modules at features positions {found[:9]} match no layout"
+        )
     parts = ("squeeze", "expand1x1", "expand3x3")
     needed = ["features.0.weight", "classifier.1.weight", *(f"features.{i}.{p}.weight" for i in found for p in parts)]
     for key in needed:

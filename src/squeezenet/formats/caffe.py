@@ -40,7 +40,9 @@ def config_from_prototxt(net: NetParameter) -> SqueezeNetConfig:
     missing = [n for n in ("conv1", "conv10") if n not in convs]
     if missing:
         raise SqueezeNetError(f"prototxt has no {missing[0]} layer; not a SqueezeNet release")
-    pooled = [layer.bottom[0] for layer in net.layer if layer.type == "Pooling" and layer.pooling_param.pool == _MAX_POOL]
+    pooled = [
+        layer.bottom[0] for layer in net.layer if layer.type == "Pooling" and layer.pooling_param.pool == _MAX_POOL
+    ]
     pools_after = tuple(b.split("/")[0] for b in pooled)
     layout = next((name for name, spec in LAYOUTS.items() if spec["pool_after"] == pools_after), None)
     if layout is None:

@@ -71,7 +71,7 @@ def check_lengths(lengths: np.ndarray) -> None:
     used = lengths[lengths > 0]
     if used.size == 0:
         raise HuffmanError("empty code")
-    if np.sum(2.0 ** -used) > 1.0 + 1e-12:
+    if np.sum(2.0**-used) > 1.0 + 1e-12:
         raise HuffmanError("code lengths violate the Kraft inequality")
 
 
@@ -141,7 +141,9 @@ def decode_many(streams: list[Stream]) -> list[np.ndarray]:
     buf = np.frombuffer(bytes(buffer) + b"\x00" * 4, dtype=np.uint8).astype(np.uint32)
     chunk_stream = np.concatenate([np.full(len(s.chunk_offsets), i, dtype=np.int64) for i, s in enumerate(streams)])
     pos = np.concatenate([s.chunk_offsets.astype(np.int64) + 8 * byte_base[i] for i, s in enumerate(streams)])
-    end = np.concatenate([np.full(len(s.chunk_offsets), 8 * byte_base[i] + s.bits, dtype=np.int64) for i, s in enumerate(streams)])
+    end = np.concatenate(
+        [np.full(len(s.chunk_offsets), 8 * byte_base[i] + s.bits, dtype=np.int64) for i, s in enumerate(streams)]
+    )
     out_pos = np.concatenate([out_base[i] + CHUNK * np.arange(len(s.chunk_offsets)) for i, s in enumerate(streams)])
     remaining = np.concatenate([np.minimum(CHUNK, s.count - CHUNK * np.arange(len(s.chunk_offsets))) for s in streams])
     table_base = (chunk_stream << MAX_LEN).astype(np.int64)

@@ -11,12 +11,12 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
-
-import torch
-from torchvision.transforms import v2
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SqueezeNetError
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
 
 MAX_SIDE = 4096  # pixels; far beyond any SqueezeNet input
 
@@ -52,7 +52,9 @@ class Preprocess:
         for name in ("resize", "crop"):
             value = getattr(self, name)
             if (value is not None or name == "crop") and not (_integer(value) and 1 <= value <= MAX_SIDE):
-                raise SqueezeNetError(f"preprocess {name} must be a whole number of pixels in [1, {MAX_SIDE}], got {value!r}")
+                raise SqueezeNetError(
+                    f"preprocess {name} must be a whole number of pixels in [1, {MAX_SIDE}], got {value!r}"
+                )
 
     @property
     def channels(self) -> int:
@@ -70,6 +72,9 @@ class Preprocess:
 
     def normalize(self) -> v2.Transform:
         """uint8 image tensor -> normalised float tensor in this convention."""
+        import torch  # here, not above: reading a record (a file's header) needs no torch
+        from torchvision.transforms import v2
+
         steps: list[v2.Transform] = [v2.ToDtype(torch.float32, scale=True)]
         if self.color == "BGR":
             steps.append(v2.Lambda(lambda t: t.flip(-3)))
@@ -82,6 +87,8 @@ class Preprocess:
         Resizing and cropping run on the PIL image, as torchvision's reference evaluation does:
         Pillow's resize measured 0.6x the time of resizing the decoded tensor, the largest step
         of end-to-end ``predict`` latency after decoding (ImageNet ``val/`` top-1 unchanged)."""
+        from torchvision.transforms import v2
+
         steps: list[v2.Transform] = []
         if self.color == "L":
             steps.append(v2.Grayscale(1))
@@ -94,7 +101,7 @@ class Preprocess:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "Preprocess":
+    def from_json(cls, text: str) -> Preprocess:
         try:
             data: Any = json.loads(text)
         except (ValueError, RecursionError):

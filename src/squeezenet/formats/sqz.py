@@ -20,9 +20,8 @@ Layout (all integers little-endian)::
                                then every uncoded tensor (biases) as float16
     crc32   u32                over everything before it
 
-Version 2 stores codebooks and biases in float16 (the compressor rounds them before coding,
-so the file still rebuilds exactly the model it reports) and deflates the code tables
-together, which takes 29 KB off an 8-bit v1.1 file (version 1: 1.019 MB, version 2: 0.990 MB).
+Codebooks and biases are float16: the compressor rounds them (``stored``) before coding, so the
+file rebuilds exactly the model it reports. The code tables are deflated together.
 
 Updates: ``formats/sqzpatch.py`` (beside this module) specifies the ``.sqzpatch`` file, which
 rebuilds one ``.sqz`` from another section by section (``sections`` below cuts a file into them).
@@ -37,36 +36,43 @@ stores indices only.
 
 The reader verifies the checksum before parsing anything; checks every header field's type
 and range, and that the tensors it lists are exactly those its config builds (shapes come
-from the meta device, nothing allocated); bounds every count by what the file's bytes can
+by arithmetic, nothing allocated); bounds every count by what the file's bytes can
 encode (a symbol takes at least one bit; a sparse layer's size by its entries) before
 allocating; and rebuilds exactly the weights that were coded. Every failure is a
 ``SqueezeNetError``.
+
+This module needs numpy only (no torch): a device verifies, patches and decodes a file with it;
+``formats.weights.load_model`` turns the decoded tensors into a module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import struct
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import SqueezeNetError
 from ..models.config import SqueezeNetConfig
 from ..utils.atomic import write_bytes
+from .checks import check_classes, check_shapes
 from .huffman import CHUNK, MAX_LEN, HuffmanError, Stream, code_lengths, decode_many, encode
-from .loaded import LoadedModel, build_checked, check_classes, check_shapes, imagenet_classes
+from .imagenet import IMAGENET_MARKER, imagenet_classes
 from .preprocess import Preprocess
 
 MAGIC = b"SQZF"
 VERSION = 2
 STORED = "<f2"  # codebooks and biases
+STORED_BYTES = np.dtype(STORED).itemsize
 PREFIX = struct.Struct("<4sHHI")
+TABLES_LENGTH = struct.Struct("<I")
+CRC = struct.Struct("<I")
 MAX_ELEMENTS = 1 << 26  # no SqueezeNet tensor comes near; bounds allocations from hostile headers
 MAX_HEADER = 1 << 20
 assert CHUNK * MAX_LEN < 1 << 16, "chunk bit lengths are stored as uint16"
@@ -76,6 +82,8 @@ MAX_FILE = 1 << 28  # bytes; a .sqz SqueezeNet is under 5 MB
 
 @dataclass
 class CodedLayer:
+    """One weight-shared layer as the file holds it."""
+
     key: str  # state-dict key of the weight
     name: str  # the paper's layer name
     codebook: np.ndarray  # float32, k
@@ -83,6 +91,45 @@ class CodedLayer:
     mask: np.ndarray  # bool, weight shape
     bits: int
     gap_bits: int = 8
+
+    def weight(self) -> np.ndarray:
+        """What the layer decodes to: codebook[index] where the mask keeps a weight, else 0."""
+        return np.where(self.mask, self.codebook[self.index], np.float32(0)).astype(np.float32)
+
+
+def stored(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to the file's float16, as float32: what a decoder will rebuild."""
+    with np.errstate(over="ignore"):
+        rounded = np.asarray(values, dtype=np.float32).astype(STORED)
+    if not np.isfinite(rounded).all():
+        raise SqueezeNetError("a bias or shared weight lies outside float16's range; the model cannot be coded")
+    return rounded.astype(np.float32)
+
+
+# --- writing ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerBytes:
+    """Where one coded layer's bytes go, for the Table 1 view of a compressed model."""
+
+    name: str
+    bits: int
+    density: float
+    codebook_bytes: int
+    index_bytes: int
+    position_bytes: int
+    params: int
+
+
+@dataclass(frozen=True)
+class SqzSizes:
+    """A file's byte breakdown; the streams' order-0 entropy is the floor for any coder that
+    codes their symbols independently (Huffman, ANS, arithmetic)."""
+
+    layers: list[LayerBytes]
+    bias_bytes: int
+    table_bytes: int
+    header_bytes: int
+    stream_entropy_bytes: int
 
 
 def _entries(layer: CodedLayer) -> tuple[np.ndarray, np.ndarray | None, bool]:
@@ -110,20 +157,8 @@ def _entries(layer: CodedLayer) -> tuple[np.ndarray, np.ndarray | None, bool]:
     return symbols, coded_gaps, True
 
 
-def stored(tensor: torch.Tensor) -> torch.Tensor:
-    """``tensor`` rounded to the file's float16, as float32: what a decoder will rebuild."""
-    rounded = tensor.detach().to(torch.float16)
-    if not torch.isfinite(rounded).all():
-        raise SqueezeNetError("a bias or shared weight lies outside float16's range; the model cannot be coded")
-    return rounded.to(torch.float32)
-
-
 def _stream(symbols: np.ndarray, alphabet: int) -> tuple[bytes, bytes, dict[str, int], float]:
-    """(table bytes, stream bytes, header entry, entropy in bits) for one Huffman-coded stream.
-
-    The order-0 entropy (of the symbols' own histogram) is the floor for any coder that codes
-    them independently (Huffman, ANS, arithmetic); the report sets it beside the Huffman bytes.
-    """
+    """(table bytes, stream bytes, header entry, order-0 entropy in bits) for one coded stream."""
     counts = np.bincount(symbols, minlength=alphabet)
     lengths = code_lengths(counts)
     enc = encode(symbols, lengths)
@@ -135,25 +170,35 @@ def _stream(symbols: np.ndarray, alphabet: int) -> tuple[bytes, bytes, dict[str,
 
 
 def encode_sqz(
-    config: SqueezeNetConfig, preprocess: Preprocess, classes: list[str] | None,
-    layers: list[CodedLayer], raw: dict[str, torch.Tensor],
-) -> tuple[bytes, dict[str, Any]]:  # fmt: skip
-    """The file's bytes and a byte breakdown (per layer, biases, code tables) for the Table 1 view."""
+    config: SqueezeNetConfig,
+    preprocess: Preprocess,
+    classes: list[str] | None,
+    layers: list[CodedLayer],
+    raw: dict[str, np.ndarray],
+) -> tuple[bytes, SqzSizes]:
+    """The file's bytes and their breakdown. Codebooks and ``raw`` tensors must already be
+    ``stored`` values: the file then rebuilds exactly the model its caller holds."""
     table, tables, blobs, breakdown, entropy_bits = [], [], [], [], 0.0
     for layer in layers:
         symbols, gaps, sparse = _entries(layer)
         k = len(layer.codebook)
-        entry: dict[str, Any] = {
-            "key": layer.key, "name": layer.name, "shape": list(layer.index.shape), "bits": layer.bits, "k": k,
-            "sparse": sparse, "gap_bits": layer.gap_bits, "entries": int(len(symbols)),
-        }  # fmt: skip
-        codebook = stored(torch.from_numpy(layer.codebook)).numpy()
-        if not np.array_equal(codebook, layer.codebook):
+        entry: dict[str, object] = {
+            "key": layer.key,
+            "name": layer.name,
+            "shape": list(layer.index.shape),
+            "bits": layer.bits,
+            "k": k,
+            "sparse": sparse,
+            "gap_bits": layer.gap_bits,
+            "entries": len(symbols),
+        }
+        if not np.array_equal(stored(layer.codebook), layer.codebook):
             raise ValueError(f"{layer.key}: round the codebook with stored() before coding it")
+        codebook = layer.codebook.astype(STORED).tobytes()
         index_table, index_data, entry["index"], index_entropy = _stream(symbols, k + (1 if sparse else 0))
         entropy_bits += index_entropy
         tables.append(index_table)
-        blobs += [codebook.astype(STORED).tobytes(), index_data]
+        blobs += [codebook, index_data]
         gap_data = b""
         if sparse:
             gap_table, gap_data, entry["gaps"], gap_entropy = _stream(gaps, 1 << layer.gap_bits)
@@ -161,59 +206,124 @@ def encode_sqz(
             tables.append(gap_table)
             blobs.append(gap_data)
         table.append(entry)
-        breakdown.append({
-            "name": layer.name, "bits": layer.bits, "density": float(layer.mask.mean()),
-            "codebook_bytes": codebook.astype(STORED).nbytes, "index_bytes": len(index_data),
-            "position_bytes": len(gap_data), "params": int(layer.mask.size),
-        })  # fmt: skip
-    for key, t in raw.items():
-        values = stored(t)
-        if not torch.equal(values, t.detach().to(torch.float32)):
+        breakdown.append(
+            LayerBytes(
+                layer.name,
+                layer.bits,
+                float(layer.mask.mean()),
+                len(codebook),
+                len(index_data),
+                len(gap_data),
+                int(layer.mask.size),
+            )
+        )
+    for key, values in raw.items():
+        if not np.array_equal(stored(values), values):
             raise ValueError(f"{key}: round the tensor with stored() before coding it")
-        blobs.append(values.numpy().astype(STORED).tobytes())
+        blobs.append(np.asarray(values).astype(STORED).tobytes())
     header = {
-        "config": config.to_dict(), "preprocess": json.loads(preprocess.to_json()),
-        "classes": "imagenet" if classes and classes == imagenet_classes(len(classes)) else classes,
-        "layers": table, "raw": [{"key": key, "shape": list(t.shape)} for key, t in raw.items()],
-    }  # fmt: skip
+        "config": config.to_dict(),
+        "preprocess": json.loads(preprocess.to_json()),
+        "classes": IMAGENET_MARKER if classes and classes == imagenet_classes(len(classes)) else classes,
+        "layers": table,
+        "raw": [{"key": key, "shape": list(np.shape(values))} for key, values in raw.items()],
+    }
     packed = zlib.compress(json.dumps(header, sort_keys=True, separators=(",", ":")).encode(), 9)
     packed_tables = zlib.compress(b"".join(tables), 9)
-    body = (PREFIX.pack(MAGIC, VERSION, 0, len(packed)) + packed + struct.pack("<I", len(packed_tables))
-            + packed_tables + b"".join(blobs))  # fmt: skip
-    sizes = {
-        "layers": breakdown,
-        "bias_bytes": sum(2 * t.numel() for t in raw.values()),
-        "table_bytes": len(packed_tables),
-        "header_bytes": PREFIX.size + len(packed) + 4 + 4,
-        "stream_entropy_bytes": round(entropy_bits / 8),
-    }
+    body = b"".join(
+        [
+            PREFIX.pack(MAGIC, VERSION, 0, len(packed)),
+            packed,
+            TABLES_LENGTH.pack(len(packed_tables)),
+            packed_tables,
+            *blobs,
+        ]
+    )
+    sizes = SqzSizes(
+        breakdown,
+        bias_bytes=sum(STORED_BYTES * int(np.size(v)) for v in raw.values()),
+        table_bytes=len(packed_tables),
+        header_bytes=PREFIX.size + len(packed) + TABLES_LENGTH.size + CRC.size,
+        stream_entropy_bytes=round(entropy_bits / 8),
+    )
     return seal(body), sizes
+
+
+def seal(body: bytes) -> bytes:
+    """Body and its closing CRC-32: the whole file."""
+    return body + CRC.pack(zlib.crc32(body))
 
 
 def write_sqz(path: str | Path, data: bytes) -> None:
     write_bytes(path, data)
 
 
-# --- reading --------------------------------------------------------------------------
-class _Cursor:
-    def __init__(self, data: bytes, start: int) -> None:
-        self.data, self.pos = data, start
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise SqueezeNetError("declares more data than it holds")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+# --- the header -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamEntry:
+    bits: int
+    nbytes: int
 
 
-def _int(value: Any, lo: int, hi: int, what: str) -> int:
+@dataclass(frozen=True)
+class LayerEntry:
+    """A coded layer as the header declares it, every field checked."""
+
+    key: str
+    name: str
+    shape: tuple[int, ...]
+    bits: int
+    k: int
+    sparse: bool
+    gap_bits: int
+    entries: int
+    index: StreamEntry
+    gaps: StreamEntry | None
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def section_sizes(self) -> list[int]:
+        """Codebook, index stream, [gap stream]: the layer's sections in file order."""
+        return [STORED_BYTES * self.k, self.index.nbytes] + ([self.gaps.nbytes] if self.gaps else [])
+
+
+@dataclass(frozen=True)
+class SqzHeader:
+    """What a file declares, checked against itself and against the architecture it names."""
+
+    config: SqueezeNetConfig
+    preprocess: Preprocess
+    class_spec: list[str] | str | None  # a list of names, IMAGENET_MARKER, or None
+    layers: tuple[LayerEntry, ...]
+    raw: tuple[tuple[str, tuple[int, ...]], ...]
+    header_end: int  # offset of the code tables' length
+    tables_bytes: int
+
+    @property
+    def classes(self) -> list[str] | None:
+        if self.class_spec == IMAGENET_MARKER:
+            return imagenet_classes(self.config.num_classes)
+        return self.class_spec  # type: ignore[return-value]
+
+    def section_sizes(self) -> list[int]:
+        """Every section of the file, in file order, less the closing CRC: prefix with header;
+        code tables; per layer codebook, index stream, [gap stream]; each uncoded tensor. The one
+        list behind the reader, ``sections`` and the patch format."""
+        sizes = [self.header_end, TABLES_LENGTH.size + self.tables_bytes]
+        for layer in self.layers:
+            sizes += layer.section_sizes()
+        return sizes + [STORED_BYTES * math.prod(shape) for _, shape in self.raw]
+
+
+def _int(value: object, lo: int, hi: int, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise SqueezeNetError(f"header field {what} is out of range")
     return value
 
 
-def _shape(value: Any) -> tuple[int, ...]:
+def _shape(value: object) -> tuple[int, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= 4:
         raise SqueezeNetError("header has a malformed tensor shape")
     dims = tuple(_int(d, 1, MAX_ELEMENTS, "shape") for d in value)
@@ -222,17 +332,32 @@ def _shape(value: Any) -> tuple[int, ...]:
     return dims
 
 
-def _read_stream(cur: _Cursor, tables: _Cursor, meta: Any, count: int, alphabet: int) -> Stream:
+def _stream_entry(meta: object, file_bytes: int) -> StreamEntry:
     if not isinstance(meta, dict):
         raise SqueezeNetError("header has a malformed stream entry")
-    lengths = np.frombuffer(tables.take(alphabet), dtype=np.uint8)
-    chunk_bits = np.frombuffer(tables.take(2 * -(-count // CHUNK)), dtype="<u2").astype(np.int64)
-    nbytes = _int(meta.get("bytes"), 0, len(cur.data), "stream bytes")
-    bits = _int(meta.get("bits"), 0, 8 * nbytes, "stream bits")
-    if count > bits or int(chunk_bits.sum()) != bits:  # every symbol takes at least one bit
-        raise SqueezeNetError("chunk table does not add up to the stream")
-    offsets = (np.cumsum(chunk_bits) - chunk_bits).astype(np.uint32)
-    return Stream(cur.take(nbytes), bits, count, lengths, offsets)
+    nbytes = _int(meta.get("bytes"), 0, file_bytes, "stream bytes")
+    return StreamEntry(_int(meta.get("bits"), 0, 8 * nbytes, "stream bits"), nbytes)
+
+
+def _layer_entry(entry: dict, shape: tuple[int, ...], file_bytes: int) -> LayerEntry:
+    numel = math.prod(shape)
+    k = _int(entry.get("k"), 1, 256, "k")
+    sparse = entry.get("sparse") is True
+    gap_bits = _int(entry.get("gap_bits"), 1, 16, "gap_bits")
+    entries = _int(entry.get("entries"), 0, MAX_ELEMENTS, "entries")
+    if not sparse and entries != numel:
+        raise SqueezeNetError("dense layer with the wrong number of entries")
+    if sparse and numel > (entries + 1) << gap_bits:
+        raise SqueezeNetError("sparse layer declares more weights than its entries can place")
+    index = _stream_entry(entry.get("index"), file_bytes)
+    gaps = _stream_entry(entry.get("gaps"), file_bytes) if sparse else None
+    for stream in (index, gaps):
+        if stream is not None and entries > stream.bits:  # every symbol takes at least one bit
+            raise SqueezeNetError("chunk table does not add up to the stream")
+    name = entry["name"] if isinstance(entry.get("name"), str) else entry["key"]
+    return LayerEntry(
+        entry["key"], name, shape, _int(entry.get("bits"), 1, 8, "bits"), k, sparse, gap_bits, entries, index, gaps
+    )
 
 
 def _inflate(data: bytes, limit: int, what: str) -> bytes:
@@ -247,34 +372,24 @@ def _inflate(data: bytes, limit: int, what: str) -> bytes:
     return text
 
 
-def decode_sqz(data: bytes, what: str = "file") -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, dict[str, torch.Tensor]]:
-    """(config, preprocessing, classes, state dict) of a .sqz file's bytes."""
-    config, preprocess, classes, coded, raw = decode_coded(data, what)
-    return config, preprocess, classes, {**{layer.key: layer_weight(layer) for layer in coded}, **raw}
-
-
-def _decode(data: bytes) -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, list[CodedLayer], dict[str, torch.Tensor]]:
-    """Header, then tensors, then the coded streams: each phase checks what the next relies on."""
-    cur, header, config, preprocess, classes, declared = _read_header(data)
-    layers, streams, raw = _read_tensors(cur, header, declared)
-    return config, preprocess, classes, _rebuild(layers, streams), {key: torch.from_numpy(v.copy()) for key, v in raw}
-
-
-def _read_header(data: bytes) -> tuple[_Cursor, dict[str, Any], SqueezeNetConfig, Preprocess, list[str] | None, dict[str, tuple[int, ...]]]:
-    """Prefix, checksum and header, every field checked, and the declared shapes against the config."""
-    if len(data) < PREFIX.size + 4:
+def _parse_header(data: bytes) -> SqzHeader:
+    """Prefix, checksum, header (every field checked, the declared shapes against the config)
+    and the section sizes against the file's length."""
+    if len(data) < PREFIX.size + CRC.size:
         raise SqueezeNetError("too short")
     magic, version, _flags, hlen = PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise SqueezeNetError("wrong magic bytes")
     if version != VERSION:
         raise SqueezeNetError(f"format version {version}; this reader knows {VERSION}")
-    if zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
+    if zlib.crc32(data[: -CRC.size]) != CRC.unpack(data[-CRC.size :])[0]:
         raise SqueezeNetError("checksum mismatch: the file is damaged")
-    body = data[:-4]
-    cur = _Cursor(body, PREFIX.size)
+    body_end = len(data) - CRC.size
+    header_end = PREFIX.size + _int(hlen, 1, MAX_HEADER, "header length")
+    if header_end + TABLES_LENGTH.size > body_end:
+        raise SqueezeNetError("declares more data than it holds")
     try:
-        header = json.loads(_inflate(cur.take(_int(hlen, 1, MAX_HEADER, "header length")), MAX_HEADER, "header"))
+        header = json.loads(_inflate(data[PREFIX.size : header_end], MAX_HEADER, "header"))
     except (ValueError, RecursionError):
         raise SqueezeNetError("unreadable header") from None
     if not isinstance(header, dict) or not isinstance(header.get("config"), dict):
@@ -283,113 +398,153 @@ def _read_header(data: bytes) -> tuple[_Cursor, dict[str, Any], SqueezeNetConfig
         raise SqueezeNetError("header lacks its layer tables")
     config = SqueezeNetConfig.from_dict(header["config"])
     preprocess = Preprocess.from_json(json.dumps(header.get("preprocess")))
-    classes = header.get("classes")
-    classes = check_classes(imagenet_classes(config.num_classes) if classes == "imagenet" else classes, config.num_classes, "header")
-    declared = {}
+    class_spec = header.get("classes")
+    if class_spec != IMAGENET_MARKER or config.num_classes != 1000:
+        check_classes(class_spec, config.num_classes, "header")
+    declared: dict[str, tuple[int, ...]] = {}
     for entry in header["layers"] + header["raw"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or entry["key"] in declared:
             raise SqueezeNetError("malformed tensor table")
         declared[entry["key"]] = _shape(entry.get("shape"))
     check_shapes(config, declared, "header")  # before anything is allocated
-    return cur, header, config, preprocess, classes, declared
-
-
-def _read_tensors(cur: _Cursor, header: dict[str, Any], declared: dict[str, tuple[int, ...]]) -> tuple[list[tuple], list[Stream], list[tuple]]:
-    """Code tables, then per layer its codebook and streams (bounded by what they can encode), then the raw tensors."""
-    table_bytes = struct.unpack("<I", cur.take(4))[0]
-    tables = _Cursor(_inflate(cur.take(table_bytes), MAX_TABLES, "code tables"), 0)
-    layers, streams = [], []
-    for entry in header["layers"]:
-        shape = declared[entry["key"]]
-        numel = math.prod(shape)
-        k = _int(entry.get("k"), 1, 256, "k")
-        sparse = entry.get("sparse") is True
-        gap_bits = _int(entry.get("gap_bits"), 1, 16, "gap_bits")
-        entries = _int(entry.get("entries"), 0, MAX_ELEMENTS, "entries")
-        if not sparse and entries != numel:
-            raise SqueezeNetError("dense layer with the wrong number of entries")
-        if sparse and numel > (entries + 1) << gap_bits:
-            raise SqueezeNetError("sparse layer declares more weights than its entries can place")
-        codebook = np.frombuffer(cur.take(2 * k), dtype=STORED).astype(np.float32)
-        streams.append(_read_stream(cur, tables, entry.get("index"), entries, k + (1 if sparse else 0)))
-        if sparse:
-            streams.append(_read_stream(cur, tables, entry.get("gaps"), entries, 1 << gap_bits))
-        name = entry.get("name") if isinstance(entry.get("name"), str) else entry["key"]
-        layers.append((entry["key"], name, _int(entry.get("bits"), 1, 8, "bits"), shape, numel, k, sparse, gap_bits, codebook))
-    raw = []
-    for entry in header["raw"]:
-        shape = declared[entry["key"]]
-        values = np.frombuffer(cur.take(2 * math.prod(shape)), dtype=STORED).astype(np.float32)
-        raw.append((entry["key"], values.reshape(shape)))
-    if cur.pos != len(cur.data) or tables.pos != len(tables.data):
+    layers = tuple(_layer_entry(e, declared[e["key"]], len(data)) for e in header["layers"])
+    raw = tuple((e["key"], declared[e["key"]]) for e in header["raw"])
+    tables_bytes = TABLES_LENGTH.unpack_from(data, header_end)[0]
+    parsed = SqzHeader(config, preprocess, class_spec, layers, raw, header_end, tables_bytes)
+    total = sum(parsed.section_sizes())
+    if total > body_end:
+        raise SqueezeNetError("declares more data than it holds")
+    if total < body_end:
         raise SqueezeNetError("trailing bytes after the last tensor or code table")
-    return layers, streams, raw
+    return parsed
 
 
-def _rebuild(layers: list[tuple], streams: list[Stream]) -> list[CodedLayer]:
-    """Decode every stream at once and turn symbols (and gaps) into indices and masks."""
+# --- reading ----------------------------------------------------------------------------------
+@dataclass
+class SqzContents:
+    """A decoded file: its header, each coded layer (codebook, indices, mask: what ``adapt``
+    fine-tunes) and the uncoded tensors, as numpy arrays."""
+
+    header: SqzHeader
+    layers: list[CodedLayer]
+    raw: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def config(self) -> SqueezeNetConfig:
+        return self.header.config
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return self.header.preprocess
+
+    @property
+    def classes(self) -> list[str] | None:
+        return self.header.classes
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every tensor of the model, by state-dict key, as the file rebuilds it."""
+        return {**{layer.key: layer.weight() for layer in self.layers}, **self.raw}
+
+
+def _split(data: bytes, header: SqzHeader) -> list[bytes]:
+    parts, pos = [], 0
+    for size in header.section_sizes():
+        parts.append(data[pos : pos + size])
+        pos += size
+    return parts
+
+
+def _decode(data: bytes) -> SqzContents:
+    """Header, then code tables and streams (bounded by what they can encode), then indices."""
+    header = _parse_header(data)
+    parts = iter(_split(data, header)[1:])
+    tables_part = next(parts)
+    tables = _inflate(tables_part[TABLES_LENGTH.size :], MAX_TABLES, "code tables")
+    offset, streams, codebooks = 0, [], []
+
+    def stream(entry: StreamEntry, count: int, alphabet: int, payload: bytes) -> Stream:
+        nonlocal offset
+        chunks = -(-count // CHUNK)
+        need = alphabet + 2 * chunks
+        if offset + need > len(tables):
+            raise SqueezeNetError("declares more data than it holds")
+        lengths = np.frombuffer(tables, dtype=np.uint8, count=alphabet, offset=offset)
+        chunk_bits = np.frombuffer(tables, dtype="<u2", count=chunks, offset=offset + alphabet).astype(np.int64)
+        offset += need
+        if int(chunk_bits.sum()) != entry.bits:
+            raise SqueezeNetError("chunk table does not add up to the stream")
+        return Stream(payload, entry.bits, count, lengths, (np.cumsum(chunk_bits) - chunk_bits).astype(np.uint32))
+
+    for layer in header.layers:
+        codebooks.append(np.frombuffer(next(parts), dtype=STORED).astype(np.float32))
+        streams.append(stream(layer.index, layer.entries, layer.k + layer.sparse, next(parts)))
+        if layer.gaps is not None:
+            streams.append(stream(layer.gaps, layer.entries, 1 << layer.gap_bits, next(parts)))
+    if offset != len(tables):
+        raise SqueezeNetError("trailing bytes after the last tensor or code table")
+    raw = {key: np.frombuffer(next(parts), dtype=STORED).astype(np.float32).reshape(shape) for key, shape in header.raw}
     decoded = iter(decode_many(streams))
-    coded = []
-    for key, name, bits, shape, numel, k, sparse, gap_bits, codebook in layers:
-        symbols = next(decoded).astype(np.int64)
-        index, mask = np.zeros(numel, dtype=np.int64), np.zeros(numel, dtype=bool)
-        if sparse:
-            positions = np.cumsum(next(decoded).astype(np.int64) + 1) - 1
-            real = symbols < k
-            if (symbols > k).any() or (positions[real] >= numel).any():
-                raise SqueezeNetError(f"{key}: positions or indices out of range")
-            index[positions[real]], mask[positions[real]] = symbols[real], True
-        else:
-            if (symbols >= k).any():
-                raise SqueezeNetError(f"{key}: index out of range")
-            index[:], mask[:] = symbols, True
-        coded.append(CodedLayer(key, name, codebook, index.reshape(shape), mask.reshape(shape), bits, gap_bits))
-    return coded
+    layers = [_rebuild(layer, codebook, decoded) for layer, codebook in zip(header.layers, codebooks)]
+    return SqzContents(header, layers, raw)
 
 
-def decode_coded(data: bytes, what: str = "file") -> tuple[SqueezeNetConfig, Preprocess, list[str] | None, list[CodedLayer], dict[str, torch.Tensor]]:
-    """The file as coded: each layer's codebook, indices and mask (what ``adapt`` fine-tunes), and
-    the uncoded tensors."""
+def _rebuild(layer: LayerEntry, codebook: np.ndarray, decoded: Iterator[np.ndarray]) -> CodedLayer:
+    """A layer's decoded symbols (and gaps) as indices and a mask."""
+    symbols = next(decoded).astype(np.int64)
+    index, mask = np.zeros(layer.numel, dtype=np.int64), np.zeros(layer.numel, dtype=bool)
+    if layer.sparse:
+        positions = np.cumsum(next(decoded).astype(np.int64) + 1) - 1
+        real = symbols < layer.k
+        if (symbols > layer.k).any() or (positions[real] >= layer.numel).any():
+            raise SqueezeNetError(f"{layer.key}: positions or indices out of range")
+        index[positions[real]], mask[positions[real]] = symbols[real], True
+    else:
+        if (symbols >= layer.k).any():
+            raise SqueezeNetError(f"{layer.key}: index out of range")
+        index[:], mask[:] = symbols, True
+    return CodedLayer(
+        layer.key,
+        layer.name,
+        codebook,
+        index.reshape(layer.shape),
+        mask.reshape(layer.shape),
+        layer.bits,
+        layer.gap_bits,
+    )
+
+
+@contextlib.contextmanager
+def _file_errors(what: str) -> Iterator[None]:
+    """Any failure as one error naming the file."""
     try:
-        return _decode(data)
+        yield
     except SqueezeNetError as exc:
         raise SqueezeNetError(f"{what}: not a valid .sqz file ({exc})") from None
     except HuffmanError as exc:
         raise SqueezeNetError(f"{what}: not a valid .sqz file (coded stream: {exc})") from None
 
 
-def layer_weight(layer: CodedLayer) -> torch.Tensor:
-    """What a coded layer decodes to: codebook[index] where the mask keeps a weight, else 0."""
-    return torch.from_numpy(np.where(layer.mask, layer.codebook[layer.index], np.float32(0)).astype(np.float32))
+def read_header(data: bytes, what: str = "file") -> SqzHeader:
+    """The checked header of a file (checksum, fields, shapes, section sizes); no stream decoded."""
+    with _file_errors(what):
+        return _parse_header(data)
+
+
+def decode(data: bytes, what: str = "file") -> SqzContents:
+    """Everything a file holds, every check made."""
+    with _file_errors(what):
+        return _decode(data)
 
 
 def sections(data: bytes, what: str = "file") -> list[bytes]:
-    """A valid file cut into its parts, in file order (prefix with header; code tables; per layer
-    codebook, index stream, [gap stream]; each uncoded tensor), less the closing CRC: the units
-    an update patch copies, XORs or replaces. ``b"".join(parts)`` plus the CRC is the file."""
-    decode_coded(data, what)  # everything below relies on a file that decodes
-    hlen = PREFIX.unpack_from(data)[3]
-    header = json.loads(zlib.decompress(data[PREFIX.size : PREFIX.size + hlen]))
-    pos = PREFIX.size + hlen
-    sizes = [4 + struct.unpack_from("<I", data, pos)[0]]
-    for entry in header["layers"]:
-        sizes += [2 * entry["k"], entry["index"]["bytes"]] + ([entry["gaps"]["bytes"]] if entry["sparse"] else [])
-    sizes += [2 * math.prod(entry["shape"]) for entry in header["raw"]]
-    parts = [data[:pos]]
-    for size in sizes:
-        parts.append(data[pos : pos + size])
-        pos += size
-    return parts
+    """A valid file cut into its sections (``SqzHeader.section_sizes``), less the closing CRC:
+    the units an update patch copies, XORs or replaces. ``b"".join(parts)`` plus the CRC is the file."""
+    return _split(data, decode(data, what).header)
 
 
-def seal(body: bytes) -> bytes:
-    """Body and its closing CRC-32: the whole file."""
-    return body + struct.pack("<I", zlib.crc32(body))
-
-
-def load_sqz(path: str | Path) -> LoadedModel:
+def read_sqz(path: str | Path) -> SqzContents:
+    """A file from disk, refused before reading when larger than any compressed SqueezeNet."""
     path = Path(path)
     if path.stat().st_size > MAX_FILE:
         raise SqueezeNetError(f"{path}: not a valid .sqz file (larger than any compressed SqueezeNet)")
-    config, preprocess, classes, state = decode_sqz(path.read_bytes(), str(path))
-    return LoadedModel(build_checked(config, state, str(path)), preprocess, "sqz", classes)
+    return decode(path.read_bytes(), str(path))

@@ -19,14 +19,18 @@ from safetensors.torch import save_file
 from ..errors import SqueezeNetError
 from ..models.config import SqueezeNetConfig
 from ..models.fold import fold_batch_norm
+from ..models.names import HEAD_WEIGHT
+from ..models.registry import DEFAULT_ARCH, arch_config
 from ..models.squeezenet import SqueezeNet
 from ..utils.atomic import atomic_path
 from . import caffe
 from .architecture import config_from_state_dict
+from .checks import check_classes
 from .hub import imagenet_state_dict
-from .loaded import LoadedModel, build_checked, check_classes, imagenet_classes
+from .imagenet import imagenet_classes
+from .loaded import LoadedModel, build_checked
 from .preprocess import CAFFE, IMAGENET, Preprocess
-from .sqz import load_sqz
+from .sqz import read_sqz
 
 FORMAT_VERSION = "1"
 
@@ -69,17 +73,15 @@ def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            return {k: f.get_tensor(k) for k in f.keys()}, metadata
+            return {k: f.get_tensor(k) for k in f.keys()}, metadata  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, ValueError, KeyError) as exc:  # a lying header: get_tensor can miss a listed key
         raise SqueezeNetError(f"{path}: not a readable safetensors file ({exc.__class__.__name__}: {exc})") from None
 
 
-def _from_state(
-    state: dict[str, torch.Tensor], arch_config: SqueezeNetConfig | None, what: str
-) -> SqueezeNetConfig:
+def _from_state(state: dict[str, torch.Tensor], arch_config: SqueezeNetConfig | None, what: str) -> SqueezeNetConfig:
     if arch_config is None:
         return config_from_state_dict(state)
-    classes = state.get("classifier.1.weight")
+    classes = state.get(HEAD_WEIGHT)
     if classes is not None and classes.shape[0] != arch_config.num_classes:
         arch_config = arch_config.replace(num_classes=classes.shape[0])
     return arch_config
@@ -89,14 +91,14 @@ def load_model(
     path: str | Path,
     arch: SqueezeNetConfig | None = None,
     prototxt: str | Path | None = None,
-    arch_name: str = "squeezenet1_1",
+    arch_name: str = DEFAULT_ARCH,
 ) -> LoadedModel:
     """Rebuild the right module from any supported weight file, or ``"imagenet"``.
 
     ``arch`` (optional) is what the user claims the file holds; a mismatch is an error.
     """
     if str(path) == "imagenet":
-        config = arch or SqueezeNetConfig(layout="v1_1" if arch_name == "squeezenet1_1" else "v1_0")
+        config = arch or arch_config(arch_name)
         state = imagenet_state_dict(arch_name)
         return LoadedModel(build_checked(config, state, "imagenet"), IMAGENET, "torchvision", imagenet_classes(1000))
     path = Path(path)
@@ -114,12 +116,18 @@ def load_model(
         else:
             config = _from_state(state, arch, str(path))
         preprocess = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else IMAGENET
-        classes = check_classes(_json(meta["classes"], path), config.num_classes, str(path)) if "classes" in meta else imagenet_classes(config.num_classes)
+        classes = (
+            check_classes(_json(meta["classes"], path), config.num_classes, str(path))
+            if "classes" in meta
+            else imagenet_classes(config.num_classes)
+        )
         return LoadedModel(build_checked(config, state, str(path)), preprocess, "safetensors", classes, meta)
     if suffix in (".pth", ".pt"):
         state = _read_pth(path)
         config = _from_state(state, arch, str(path))
-        return LoadedModel(build_checked(config, state, str(path)), IMAGENET, "torchvision", imagenet_classes(config.num_classes))
+        return LoadedModel(
+            build_checked(config, state, str(path)), IMAGENET, "torchvision", imagenet_classes(config.num_classes)
+        )
     if suffix == ".caffemodel":
         prototxt = Path(prototxt) if prototxt else path.with_name("deploy.prototxt")
         if not prototxt.is_file():
@@ -128,10 +136,16 @@ def load_model(
         if arch is not None and arch.layout != config.layout:
             raise SqueezeNetError(f"{path}: the prototxt describes layout {config.layout}, not {arch.layout}")
         state = caffe.caffe_state_dict(caffe.read_caffemodel(path), config)
-        return LoadedModel(build_checked(config, state, str(path)), CAFFE, "caffe", imagenet_classes(config.num_classes))
+        return LoadedModel(
+            build_checked(config, state, str(path)), CAFFE, "caffe", imagenet_classes(config.num_classes)
+        )
     if suffix == ".sqz":
-        return load_sqz(path)
-    raise SqueezeNetError(f"{path}: unsupported weight format {suffix or '(no suffix)'}; use .pth, .safetensors, .caffemodel or .sqz")
+        contents = read_sqz(path)
+        model = build_checked(contents.config, contents.state(), str(path))
+        return LoadedModel(model, contents.preprocess, "sqz", contents.classes)
+    raise SqueezeNetError(
+        f"{path}: unsupported weight format {suffix or '(no suffix)'}; use .pth, .safetensors, .caffemodel or .sqz"
+    )
 
 
 def save_model(
@@ -146,7 +160,9 @@ def save_model(
     path = Path(path)
     model = fold_batch_norm(model)
     if preprocess.channels != model.config.in_channels:
-        raise SqueezeNetError(f"preprocessing gives {preprocess.channels} channels but the model takes {model.config.in_channels}")
+        raise SqueezeNetError(
+            f"preprocessing gives {preprocess.channels} channels but the model takes {model.config.in_channels}"
+        )
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         if path.suffix == ".safetensors":

@@ -54,7 +54,7 @@ DESIGN_CHOICES: dict[str, tuple[str, ...]] = {"bypass": BYPASSES, "stem": STEMS,
 
 
 def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,14 @@ class SqueezeNetConfig:
             (1 <= self.freq <= NUM_FIRE, f"freq must be in [1, {NUM_FIRE}], got {self.freq}"),
             (0.0 < self.pct3x3 < 1.0, f"pct3x3 must be in (0, 1), got {self.pct3x3}"),
             (0.0 < self.sr <= 4.0, f"sr must be in (0, 4], got {self.sr}"),
-            (1 <= self.num_classes <= MAX_CLASSES, f"num_classes must be in [1, {MAX_CLASSES}], got {self.num_classes}"),
-            (1 <= self.in_channels <= MAX_IN_CHANNELS, f"in_channels must be in [1, {MAX_IN_CHANNELS}], got {self.in_channels}"),
+            (
+                1 <= self.num_classes <= MAX_CLASSES,
+                f"num_classes must be in [1, {MAX_CLASSES}], got {self.num_classes}",
+            ),
+            (
+                1 <= self.in_channels <= MAX_IN_CHANNELS,
+                f"in_channels must be in [1, {MAX_IN_CHANNELS}], got {self.in_channels}",
+            ),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.conv10_pad in (0, 1), f"conv10_pad must be 0 or 1, got {self.conv10_pad}"),
         ]
@@ -103,19 +109,26 @@ class SqueezeNetConfig:
                         f"got {inp} -> {e1 + e3}; choose freq/incr_e so they match"
                     )
         if self.param_count() > MAX_PARAMS:
-            raise SqueezeNetError(f"this design point has {self.param_count():,} parameters, over the {MAX_PARAMS:,} allowed")
+            raise SqueezeNetError(
+                f"this design point has {self.param_count():,} parameters, over the {MAX_PARAMS:,} allowed"
+            )
 
     def _check_types(self) -> None:
         """Every field has its declared type (configs also come from files' JSON headers)."""
         kinds = {"int": "an integer", "float": "a finite number", "str": "a string"}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not {
-                "int": isinstance(value, int),
-                "float": isinstance(value, (int, float)) and math.isfinite(value),
-                "str": isinstance(value, str),
-            }[f.type]:
-                raise SqueezeNetError(f"architecture field {f.name} must be {kinds[f.type]}, got {type(value).__name__}")
+            if (
+                isinstance(value, bool)
+                or not {
+                    "int": isinstance(value, int),
+                    "float": isinstance(value, (int, float)) and math.isfinite(value),
+                    "str": isinstance(value, str),
+                }[f.type]
+            ):
+                raise SqueezeNetError(
+                    f"architecture field {f.name} must be {kinds[f.type]}, got {type(value).__name__}"
+                )
 
     def param_count(self) -> int:
         """Parameters of the network this config builds, by arithmetic (nothing allocated)."""
@@ -193,7 +206,7 @@ class SqueezeNetConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SqueezeNetConfig":
+    def from_dict(cls, data: dict[str, Any]) -> SqueezeNetConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -201,7 +214,7 @@ class SqueezeNetConfig:
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> "SqueezeNetConfig":
+    def from_json(cls, text: str) -> SqueezeNetConfig:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):
@@ -210,5 +223,5 @@ class SqueezeNetConfig:
             raise SqueezeNetError("architecture metadata must be a JSON object")
         return cls.from_dict(data)
 
-    def replace(self, **changes: Any) -> "SqueezeNetConfig":
+    def replace(self, **changes: Any) -> SqueezeNetConfig:
         return dataclasses.replace(self, **changes)

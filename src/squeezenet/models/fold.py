@@ -26,7 +26,9 @@ def fold_batch_norm(model: SqueezeNet) -> SqueezeNet:
     for prefix, fire in model.named_modules():
         if isinstance(fire, Fire) and fire.squeeze_bn is not None:
             bn, conv = fire.squeeze_bn, fire.squeeze
-            weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+            weight, bias = fuse_conv_bn_weights(
+                conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+            )
             state[f"{prefix}.squeeze.weight"], state[f"{prefix}.squeeze.bias"] = weight.detach(), bias.detach()
     plain.load_state_dict(state, assign=True)
     return plain.train(model.training)

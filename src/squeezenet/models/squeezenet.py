@@ -69,10 +69,3 @@ class SqueezeNet(nn.Module):
         """The paper's layer names (conv1, fire2 .. fire9, conv10) with their modules."""
         fires = [m for m in self.features if isinstance(m, Fire)]
         return [("conv1", self.features[0]), *zip(self.config.fire_names(), fires), ("conv10", self.final_conv)]
-
-
-def state_shapes(config: SqueezeNetConfig) -> dict[str, tuple[int, ...]]:
-    """Every state-dict key and shape ``config`` builds, without allocating (meta device):
-    readers check a file against it before they allocate anything."""
-    with torch.device("meta"):
-        return {key: tuple(t.shape) for key, t in SqueezeNet(config).state_dict().items()}

@@ -68,14 +68,20 @@ def summarize(model: SqueezeNet, input_size: int = 224) -> ModelSummary:
         if isinstance(m, nn.Conv2d):
             hooks.append(m.register_forward_hook(lambda mod, _i, out: macs.__setitem__(mod, conv_macs(mod, out))))
     for _, m in meta.named_layers():
-        hooks.append(m.register_forward_hook(lambda mod, _i, out: shapes.__setitem__(mod, (out.shape[2], out.shape[3], out.shape[1]))))
+        hooks.append(
+            m.register_forward_hook(
+                lambda mod, _i, out: shapes.__setitem__(mod, (out.shape[2], out.shape[3], out.shape[1]))
+            )
+        )
     try:
         if input_size < 1:
             raise RuntimeError
         with torch.no_grad():
             meta(torch.empty(1, model.config.in_channels, input_size, input_size, device="meta"))
     except RuntimeError:  # a kernel larger than what is left of the image
-        raise SqueezeNetError(f"--input-size {input_size}: too small for this architecture (its layers shrink it below one pixel)") from None
+        raise SqueezeNetError(
+            f"--input-size {input_size}: too small for this architecture (its layers shrink it below one pixel)"
+        ) from None
     for h in hooks:
         h.remove()
     rows = []

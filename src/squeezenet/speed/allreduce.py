@@ -67,7 +67,11 @@ def bench_allreduce(steps: int = 3, batch: int = 2, world: int = 2) -> dict[str,
         results = json.loads(Path(out).read_text())
     sq, ax = results["squeezenet1_1"], results["alexnet"]
     return {
-        "world_size": world, "backend": "gloo", "steps": steps, "models": results,
+        "world_size": world,
+        "backend": "gloo",
+        "steps": steps,
+        "models": results,
         "bytes_ratio_alexnet_over_squeezenet": ax["allreduce_bytes_per_step"] / sq["allreduce_bytes_per_step"],
-        "seconds_ratio_alexnet_over_squeezenet": ax["allreduce_seconds_per_step"] / max(sq["allreduce_seconds_per_step"], 1e-12),
-    }  # fmt: skip
+        "seconds_ratio_alexnet_over_squeezenet": ax["allreduce_seconds_per_step"]
+        / max(sq["allreduce_seconds_per_step"], 1e-12),
+    }

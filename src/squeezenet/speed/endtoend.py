@@ -7,13 +7,16 @@ softmax and top-k) per backend, and each stage alone, on the same file in the sa
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..data.images import open_image
+from ..deploy.metadata import Runner
 from ..errors import SqueezeNetError
+from ..evaluation.model import Runnable, runnable
 from ..evaluation.predict import Predictor, load_images
 from ..formats.loaded import LoadedModel
 from ..utils.device import cpu_isa
@@ -21,34 +24,61 @@ from ..utils.timing import median, time_calls
 
 
 def bench_predict(
-    loaded: LoadedModel, image: str | Path, backends: list[str], calib_data: str | Path | torch.Tensor | None = None,
+    loaded: LoadedModel,
+    image: str | Path,
+    backends: list[str],
+    calib_data: str | Path | torch.Tensor | None = None,
+    runners: dict[str, Runner] | None = None,
     repeats: int = 100,
-) -> dict[str, Any]:  # fmt: skip
-    """Milliseconds per stage and in all, per backend, for one image file."""
-    load_images(loaded, [image])  # an unreadable file is a one-line error before anything is timed
+) -> dict[str, Any]:
+    """Milliseconds per stage and in all, per backend, for one image file; ``runners``: engines
+    already built, by backend."""
+    reference = runnable(loaded)
+    load_images(reference, [image])  # an unreadable file is a one-line error before anything is timed
     pre = loaded.preprocess
     ms = lambda fn: 1000 * median(time_calls(fn, repeats, warmup=10))  # noqa: E731 - a local shorthand
     decoded = open_image(image, pre.mode, pre.decode_side)
     transform = pre.eval_transform()
     x = transform(decoded)[None]
-    stages = {"decode_ms": ms(lambda: open_image(image, pre.mode, pre.decode_side)), "preprocess_ms": ms(lambda: transform(decoded))}
+    stages = {
+        "decode_ms": ms(lambda: open_image(image, pre.mode, pre.decode_side)),
+        "preprocess_ms": ms(lambda: transform(decoded)),
+    }
     rows = []
     for backend in backends:
-        predictor = Predictor(loaded, backend, calib_data)
+        if backend in (runners or {}):
+            model = Runnable(runners[backend], backend, loaded.config, pre, loaded.classes, "")
+        else:
+            model = reference if backend == "torch" else runnable(loaded, backend, calib_data)
+        predictor = Predictor(model)
         result = predictor([image])[0]
         if "error" in result:
             raise SqueezeNetError(result["error"])
-        rows.append({"backend": backend, "model_ms": ms(lambda: predictor.run(x)), "end_to_end_ms": ms(lambda: predictor([image])),
-                     "label": result["top"][0]["label"]})  # fmt: skip
-    return {"image": str(image), "image_bytes": Path(image).stat().st_size, "pixels": list(decoded.size), "isa": cpu_isa(),
-            "threads": torch.get_num_threads(), **stages, "rows": rows}  # fmt: skip
+        rows.append(
+            {
+                "backend": backend,
+                "model_ms": ms(partial(model.run, x)),
+                "end_to_end_ms": ms(partial(predictor, [image])),
+                "label": result["top"][0]["label"],
+            }
+        )
+    return {
+        "image": str(image),
+        "image_bytes": Path(image).stat().st_size,
+        "pixels": list(decoded.size),
+        "isa": cpu_isa(),
+        "threads": torch.get_num_threads(),
+        **stages,
+        "rows": rows,
+    }
 
 
 def format_predict(report: dict[str, Any]) -> str:
     w, h = report["pixels"]
     lines = [
         f"end-to-end predict latency, {Path(report['image']).name} ({w}x{h} JPEG as decoded) on {report['isa']}, "
-        f"{report['threads']} threads: decode {report['decode_ms']:.2f} ms, preprocess {report['preprocess_ms']:.2f} ms",
+        f"{report['threads']} threads: decode {report['decode_ms']:.2f} ms, "
+        f"preprocess {report['preprocess_ms']:.2f} ms",
         f"  {'backend':<18} {'model ms':>9} {'file->label ms':>15}",
     ]
     for r in report["rows"]:

@@ -6,13 +6,15 @@ noisy; FLOPs (2 x MACs) over time gives the achieved GFLOP/s.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..deploy.runtime import BACKENDS, Runner, make_runner
-from ..errors import SqueezeNetError
+from ..deploy.backends import backend as find_backend
+from ..deploy.metadata import Runner
+from ..deploy.runtime import make_runner
 from ..formats.loaded import LoadedModel
 from ..models.summary import summarize
 from ..utils.timing import median, percentile, time_calls
@@ -27,10 +29,9 @@ def bench_inference(
     latency_repeats: int = 100,
     runners: dict[str, Runner] | None = None,
 ) -> dict[str, Any]:
-    """``runners``: engines already built (``export_auto``'s), by backend, timed instead of rebuilt."""
-    unknown = [b for b in backends if b not in BACKENDS]
-    if unknown:
-        raise SqueezeNetError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
+    """``runners``: engines already built (``export --format auto``'s), by backend, timed instead of rebuilt."""
+    for name in backends:
+        find_backend(name)  # an unknown name is an error before anything is timed
     if "torch" not in backends:
         backends = ["torch", *backends]  # the baseline every ratio refers to
     crop, channels = loaded.preprocess.crop, loaded.config.in_channels
@@ -41,24 +42,31 @@ def bench_inference(
     results = []
     for backend in backends:
         run = (runners or {}).get(backend) or make_runner(loaded, backend, calib_data)
-        throughput = time_calls(lambda: run(batch), repeats, warmup=3)
-        latency = time_calls(lambda: run(single), latency_repeats, warmup=5)
+        throughput = time_calls(partial(run, batch), repeats, warmup=3)
+        latency = time_calls(partial(run, single), latency_repeats, warmup=5)
         images_per_s = batch_size / median(throughput)
-        results.append({
-            "backend": backend,
-            "images_per_s": images_per_s,
-            "latency_ms_bs1": 1000 * median(latency),
-            "latency_ms_bs1_p90": 1000 * percentile(latency, 90),
-            "gflops_per_s": 2 * macs * images_per_s / 1e9,
-        })  # fmt: skip
+        results.append(
+            {
+                "backend": backend,
+                "images_per_s": images_per_s,
+                "latency_ms_bs1": 1000 * median(latency),
+                "latency_ms_bs1_p90": 1000 * percentile(latency, 90),
+                "gflops_per_s": 2 * macs * images_per_s / 1e9,
+            }
+        )
     base = results[0]["images_per_s"]
     for r in results:
         r["ratio_vs_torch"] = r["images_per_s"] / base
     return {
-        "arch": loaded.config.to_dict(), "input_size": crop, "batch_size": batch_size,
-        "macs_per_image": macs, "flops_per_image": 2 * macs, "threads": torch.get_num_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "results": results,
-    }  # fmt: skip
+        "arch": loaded.config.to_dict(),
+        "input_size": crop,
+        "batch_size": batch_size,
+        "macs_per_image": macs,
+        "flops_per_image": 2 * macs,
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "results": results,
+    }
 
 
 def format_inference(report: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,16 @@ import onnx
 import openvino as ov
 import torch
 
-from ..deploy.onnx_export import to_onnx
-from ..deploy.openvino import from_onnx
-from ..deploy.ort import Runner, ort_session, session_runner
-from ..deploy.quantize import calibration_images, static_int8
-from ..deploy.runtime import ENGINES, build_engine, torch_runner
+from ..data.images import calibration_tensor
+from ..deploy.backends import ENGINES, BuildInputs, torch_runner
+from ..deploy.metadata import Runner
+from ..deploy.openvino import from_onnx, import_nncf, quiet_nncf
+from ..deploy.ort import ort_session, session_runner
+from ..deploy.quantize import static_int8
+from ..deploy.runtime import build_engine
 from ..evaluation.accuracy import evaluate
 from ..formats.loaded import LoadedModel
-from ..utils.device import cpu_isa
+from ..utils.device import cpu_isa, cpu_model
 from ..utils.timing import median, time_calls
 
 
@@ -37,63 +40,105 @@ def _ov_default(model: ov.Model) -> Runner:
 
 
 def _nncf_default(model: ov.Model, calib: torch.Tensor) -> ov.Model:
-    import nncf
-
-    return nncf.quantize(model, nncf.Dataset([calib[i : i + 1].numpy() for i in range(len(calib))]))
+    nncf = import_nncf()
+    with quiet_nncf():  # its defaults, without its log lines on stdout
+        return nncf.quantize(model, nncf.Dataset([calib[i : i + 1].numpy() for i in range(len(calib))]))
 
 
 def peer_runners(loaded: LoadedModel, calib: torch.Tensor) -> dict[str, Callable[[], Runner]]:
     """Name -> builder of each peer (built one at a time, so each is timed alone)."""
-    proto = to_onnx(loaded)
-    ours = {b: build_engine(loaded, b, calib, proto) for b in ENGINES}  # each built once: timed as ours, and
+    inputs = BuildInputs(loaded, calib)
+    proto = inputs.proto()
+    ours = {b: build_engine(loaded, b, inputs=inputs) for b in ENGINES}  # each built once: timed as ours, and
     # the ONNX Runtime int8 file also as what OpenVINO's defaults are given
     return {
-        "torch eager fp32": lambda: torch_runner(loaded.model),
+        "torch eager fp32": lambda: torch_runner(loaded.model.eval()),
         "torch.compile": lambda: torch_runner(torch.compile(loaded.model.eval())),
         "onnxruntime fp32": lambda: session_runner(ort_session(proto.SerializeToString())),
         "onnxruntime int8, quantize_static defaults": lambda: session_runner(ort_session(static_int8(proto, calib))),
         "openvino defaults, our ONNX file": lambda: _ov_default(from_onnx(proto)),
-        "openvino defaults, our int8 ONNX file": lambda: _ov_default(from_onnx(onnx.load_from_string(ours["onnxruntime-int8"].graph))),
+        "openvino defaults, our int8 ONNX file": lambda: _ov_default(
+            from_onnx(onnx.load_from_string(ours["onnxruntime-int8"].graph))
+        ),
         "openvino int8, NNCF defaults": lambda: _ov_default(_nncf_default(from_onnx(proto), calib)),
         **{f"ours: {b}": engine.runner for b, engine in ours.items()},
     }
 
 
 def bench_peers(
-    loaded: LoadedModel, calib_data: str | Path | torch.Tensor, val_batches: Callable[[], Any] | None = None,
-    batch_size: int = 32, repeats: int = 20, latency_repeats: int = 200,
-) -> dict[str, Any]:  # fmt: skip
-    """Every peer and our engines on the same inputs; top-1 on ``val_batches()`` when given."""
-    calib = calibration_images(calib_data, loaded.preprocess)
+    loaded: LoadedModel,
+    calib_data: str | Path | torch.Tensor,
+    val_batches: Callable[[], Any] | None = None,
+    batch_size: int = 32,
+    rounds: int = 5,
+    repeats: int = 10,
+    latency_repeats: int = 50,
+) -> dict[str, Any]:
+    """Every peer and our engines on the same inputs, timed in ``rounds`` interleaved rounds (each
+    engine in turn, every round), so a noisy moment shifts one round of every engine rather than
+    one engine's figure; each figure is the median of its rounds, with their range. Top-1 on
+    ``val_batches()`` when given."""
+    calib = calibration_tensor(calib_data, loaded.preprocess)
     g = torch.Generator().manual_seed(0)
-    batch = torch.randn(batch_size, loaded.config.in_channels, loaded.preprocess.crop, loaded.preprocess.crop, generator=g)
+    batch = torch.randn(
+        batch_size, loaded.config.in_channels, loaded.preprocess.crop, loaded.preprocess.crop, generator=g
+    )
     single = batch[:1].contiguous()
-    rows = []
+    runners = {}
     for name, build in peer_runners(loaded, calib).items():
         with contextlib.redirect_stdout(sys.stderr):  # the quantizers print progress; stdout may carry --json
-            run = build()
-        throughput = median(time_calls(lambda: run(batch), repeats, warmup=5))
-        latency = median(time_calls(lambda: run(single), latency_repeats, warmup=20))
-        row = {"engine": name, "images_per_s": batch_size / throughput, "latency_ms_bs1": 1000 * latency}
+            runners[name] = build()
+        runners[name](batch)  # warm: compiles, plans and allocates outside the timed rounds
+        runners[name](single)
+    throughput: dict[str, list[float]] = {name: [] for name in runners}
+    latency: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            throughput[name].append(batch_size / median(time_calls(partial(run, batch), repeats, warmup=1)))
+            latency[name].append(1000 * median(time_calls(partial(run, single), latency_repeats, warmup=2)))
+    rows = []
+    for name, run in runners.items():
+        row = {
+            "engine": name,
+            "images_per_s": median(throughput[name]),
+            "images_per_s_range": [min(throughput[name]), max(throughput[name])],
+            "latency_ms_bs1": median(latency[name]),
+            "latency_ms_bs1_range": [min(latency[name]), max(latency[name])],
+        }
         if val_batches is not None:
             row["top1"] = evaluate(run, val_batches(), progress=False).top1
         rows.append(row)
     peers = [r for r in rows if not r["engine"].startswith("ours")]
     best_peer = max(peers, key=lambda r: r["images_per_s"])
+    fastest_latency = min(peers, key=lambda r: r["latency_ms_bs1"])
     for r in rows:
         r["vs_fastest_peer"] = r["images_per_s"] / best_peer["images_per_s"]
-    return {"isa": cpu_isa(), "threads": torch.get_num_threads(), "batch_size": batch_size,
-            "input_size": loaded.preprocess.crop, "fastest_peer": best_peer["engine"], "rows": rows}  # fmt: skip
+    return {
+        "isa": cpu_isa(),
+        "cpu": cpu_model(),
+        "threads": torch.get_num_threads(),
+        "batch_size": batch_size,
+        "input_size": loaded.preprocess.crop,
+        "rounds": rounds,
+        "fastest_peer": best_peer["engine"],
+        "lowest_latency_peer": fastest_latency["engine"],
+        "rows": rows,
+    }
 
 
 def format_peers(report: dict[str, Any]) -> str:
     has_top1 = any("top1" in r for r in report["rows"])
     lines = [
-        f"engines at {report['input_size']} px on {report['isa']}, {report['threads']} threads "
-        f"(images/s at batch {report['batch_size']}; ratio to the fastest peer, {report['fastest_peer']})",
+        f"engines at {report['input_size']} px on {report.get('cpu', '')} ({report['isa']}), "
+        f"{report['threads']} threads, "
+        f"medians of {report.get('rounds', 1)} interleaved rounds (images/s at batch {report['batch_size']}; ratio to "
+        f"the fastest peer, {report['fastest_peer']})",
         f"  {'engine':<44} {'images/s':>9} {'ratio':>7} {'bs1 ms':>7}" + (f" {'top-1':>7}" if has_top1 else ""),
     ]
     for r in report["rows"]:
         top1 = f" {r['top1']:>6.2f}%" if "top1" in r else ""
-        lines.append(f"  {r['engine']:<44} {r['images_per_s']:>9.0f} {r['vs_fastest_peer']:>6.2f}x {r['latency_ms_bs1']:>7.2f}{top1}")
+        lines.append(
+            f"  {r['engine']:<44} {r['images_per_s']:>9.0f} {r['vs_fastest_peer']:>6.2f}x "
+            f"{r['latency_ms_bs1']:>7.2f}{top1}"
+        )
     return "\n".join(lines)

@@ -22,7 +22,8 @@ def format_results(results: dict[str, Any]) -> str:
     if "train" in results:
         t = results["train"]
         lines += [
-            f"training throughput, {t['arch']}{_design(t.get('design'))} at {t['input_size']} px, batch {t['batch_size']} "
+            f"training throughput, {t['arch']}{_design(t.get('design'))} at {t['input_size']} px, "
+            f"batch {t['batch_size']} "
             f"({t['isa']}, {t['threads']} threads, amp {t['ours_amp']}):",
             f"  plain eager fp32 loop   {t['baseline_images_per_s']:8.0f} images/s   1.00x",
             f"  squeezenet train loop   {t['ours_images_per_s']:8.0f} images/s   {t['ratio']:.2f}x",

@@ -1,11 +1,11 @@
-"""Training images/s: our loop's step against a plain torchvision-style eager fp32 loop.
+"""Training images/s: the training loop's own step against a plain torchvision-style eager fp32 loop.
 
 Baseline: a Dataset yielding PIL images through ToTensor/Normalize, a shuffling DataLoader,
-an NCHW fp32 model with ``nn.Dropout`` and the default AdamW: what the PyTorch examples do.
-Ours: the batch streams and step of ``squeezenet.train`` (in-memory uint8 batches, batch-level
-augmentation when the recipe has it, channels_last, autocast where the hardware has native
-bf16/fp16, ``GlobalBatchDropout``'s cheap masks, fused AdamW). Same model, same recipe (AdamW,
-gradient clipping), same batch size, same run.
+an NCHW fp32 model with ``nn.Dropout``, the default AdamW and gradient clipping: what the
+PyTorch examples do. Ours: the batch stream and the ``train.step.Stepper`` that ``squeezenet
+train`` runs, set up as the loop sets it up (the recipe's optimiser, schedule and clipping,
+channels-last, autocast where the hardware has native bf16/fp16, ``GlobalBatchDropout``, the
+denormal flush). Same model, same batch size, same run.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ..formats.preprocess import FASHION_MNIST
 from ..models import SqueezeNet, arch_config
 from ..train.config import SMALL_RECIPE, TrainConfig
 from ..train.distributed import DistContext, use_global_batch_dropout
-from ..train.loop import autocast_dtype, make_optimizer
+from ..train.loop import step_options
+from ..train.step import Stepper, cross_entropy
 from ..utils.device import cpu_isa
 from ..utils.timing import median, time_calls
 
@@ -34,7 +35,9 @@ class _PilDataset(Dataset):
 
     def __init__(self, split: TensorSplit) -> None:
         self.split = split
-        self.transform = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(FASHION_MNIST.mean, FASHION_MNIST.std)])
+        self.transform = v2.Compose(
+            [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(FASHION_MNIST.mean, FASHION_MNIST.std)]
+        )
 
     def __len__(self) -> int:
         return len(self.split.labels)
@@ -45,18 +48,18 @@ class _PilDataset(Dataset):
 
 def _synthetic(n: int, size: int, channels: int = 1) -> TensorSplit:
     g = torch.Generator().manual_seed(0)
-    return TensorSplit(torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=g), torch.randint(0, 10, (n,), generator=g))
+    return TensorSplit(
+        torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (n,), generator=g),
+    )
 
 
-def _step_fn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Any, channels_last: bool, dtype: torch.dtype | None) -> Any:
-    """One step of the small-data recipe (AdamW, gradient clipping): the same algorithm both sides."""
+def _plain_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Any) -> Any:
+    """The baseline's step: fp32, NCHW, cross-entropy, clipping as the recipe does."""
 
     def step() -> None:
         x, y = next(batches)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), SMALL_RECIPE["grad_clip"])
@@ -66,9 +69,12 @@ def _step_fn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: 
 
 
 def bench_train(
-    arch: str = "squeezenet1_1", batch_size: int | None = None, steps: int = 20, data: TensorSplit | None = None,
+    arch: str = "squeezenet1_1",
+    batch_size: int | None = None,
+    steps: int = 20,
+    data: TensorSplit | None = None,
     design: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Images/s of both loops on 28x28 single-channel images (real Fashion-MNIST when given), at
     the demo's batch size unless told; ``design``: overrides of the arch (small-image stem)."""
     batch_size = batch_size or SMALL_RECIPE["batch_size"]
@@ -80,25 +86,46 @@ def bench_train(
     baseline_opt = torch.optim.AdamW(baseline_model.parameters(), lr=lr, weight_decay=wd)  # the library's default path
     loader = DataLoader(_PilDataset(data), batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True)
     base_iter = iter(_cycle(loader))
-    baseline = time_calls(_step_fn(baseline_model, baseline_opt, base_iter, False, None), steps)
+    baseline = time_calls(_plain_step(baseline_model, baseline_opt, base_iter), steps)
 
     torch.manual_seed(0)
+    cfg = TrainConfig(data="fashion-mnist", batch_size=batch_size).resolved()
     ours_model = SqueezeNet(config)
     use_global_batch_dropout(ours_model, DistContext())
     ours_model = ours_model.to(memory_format=torch.channels_last)
-    cfg = TrainConfig(data="fashion-mnist").resolved()
+    stepper = Stepper(
+        ours_model,
+        step_options(cfg, total_steps=steps + 2, warmup_steps=0),
+        torch.device("cpu"),
+        cross_entropy(cfg.label_smoothing),
+    )
     source = TensorSource(data, data, [str(i) for i in range(10)], augment=bool(cfg.augment))
-    ours_iter = iter((b.images, b.targets) for b in _cycle_batches(source, batch_size))
-    dtype = autocast_dtype(torch.device("cpu"), "auto")
-    ours = time_calls(_step_fn(ours_model, make_optimizer(cfg, ours_model.parameters()), ours_iter, True, dtype), steps)
+    ours_iter = iter(_cycle_batches(source, batch_size))
+    counter = iter(range(1 << 62))
+
+    def ours_step() -> None:
+        batch = next(ours_iter)
+        stepper(batch.images, batch.targets, next(counter))
+
+    torch.set_flush_denormal(True)  # as the loop does
+    ours = time_calls(ours_step, steps)
+    dtype = stepper.dtype
 
     base_ips, ours_ips = batch_size / median(baseline), batch_size / median(ours)
     return {
-        "arch": arch, "design": design or {}, "batch_size": batch_size, "input_size": 28, "steps": steps,
-        "baseline_images_per_s": base_ips, "ours_images_per_s": ours_ips, "ratio": ours_ips / base_ips,
-        "ours_amp": str(dtype), "cpu_capability": torch.backends.cpu.get_cpu_capability(), "isa": cpu_isa(),
+        "arch": arch,
+        "design": design or {},
+        "batch_size": batch_size,
+        "input_size": 28,
+        "steps": steps,
+        "baseline_images_per_s": base_ips,
+        "ours_images_per_s": ours_ips,
+        "ratio": ours_ips / base_ips,
+        "ours_amp": str(dtype),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "isa": cpu_isa(),
         "threads": torch.get_num_threads(),
-    }  # fmt: skip
+    }
 
 
 def _cycle(loader: DataLoader) -> Any:

@@ -12,45 +12,61 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SqueezeNetError
+from ..data.split import DEFAULT_VAL_SPLIT
+from ..errors import OptionError
+from ..models.registry import DEFAULT_ARCH
 
 # solver.prototxt of the release: SGD momentum 0.9, wd 2e-4, base lr 0.04, poly power 1
 # (linear decay to zero), global batch 512 (32 x iter_size 16), random_seed 42.
 PAPER_RECIPE: dict[str, Any] = {
-    "optimizer": "sgd", "lr": 0.04, "momentum": 0.9, "weight_decay": 2e-4, "batch_size": 512, "warmup_epochs": 0.0,
-    "epochs": 68, "label_smoothing": 0.0, "grad_clip": 0.0, "augment": True,
-}  # fmt: skip
+    "optimizer": "sgd",
+    "lr": 0.04,
+    "momentum": 0.9,
+    "weight_decay": 2e-4,
+    "batch_size": 512,
+    "warmup_epochs": 0.0,
+    "epochs": 68,
+    "label_smoothing": 0.0,
+    "grad_clip": 0.0,
+    "augment": True,
+}
 # Small datasets (Fashion-MNIST). SqueezeNet has no batch norm and its last ReLU sits on the
 # logits: SGD at the ImageNet lr zeroes every logit within a few steps and the loss stays at
 # ln(10). AdamW with warm-up, gradient-norm clipping and the same linear decay converges every
-# time. Sized for a five-minute demo on two cores: 5 epochs. Measured test top-1 after 5 epochs
-# (AVX-512 bf16 machine): batch 128 at lr 3e-3 with label smoothing 0.1, 91.22%; batch 256 at
-# 4e-3, 91.11%; the same with augmentation (shift +-2 px, flip), 86.17% at epoch 3 against
-# 89.07% without (off by default: too few epochs to pay). The earlier 10 epochs of batch 64 at
-# 2e-3 reached 92.41% in 524 s of training. With the simple bypass (the demo's model): this
-# recipe 91.72%; lr 5e-3 91.50%; batch 64 at 2e-3 91.78% (1.2x the time); label smoothing 0.2
-# 91.45%; weight decay 0.01 91.37%; dropout 0.3 91.62%, dropout 0 dead logits (29% at epoch 3).
-# With batch norm after each squeeze (--norm squeeze) the rate can double: 93.10% at lr 6e-3
-# against 92.82% at this recipe's 3e-3 (the demo's model, demo.py; dropout 0.25 still killed
-# logits there: 84.49%).
+# time. Five epochs: the demo's budget (docs/results/training.md has the alternatives measured).
 SMALL_RECIPE: dict[str, Any] = {
-    "optimizer": "adamw", "lr": 0.003, "momentum": 0.9, "weight_decay": 0.05, "batch_size": 128, "warmup_epochs": 0.3,
-    "epochs": 5, "label_smoothing": 0.1, "grad_clip": 1.0, "augment": False,
-}  # fmt: skip
-
-
-# Fine-tuning pretrained weights on a few hundred images (--weights). Chosen on a held-out split
-# of hymenoptera/train against the PyTorch tutorial's recipe (benchmarks/finetune.py): AdamW,
-# the pretrained layers at a tenth of the new head's rate, 6 short epochs of batch 8. Measured
-# (AVX-512, 49 held-out photos): 4 epochs of batch 16 reached 81.6%, 8 of batch 16 83.7%, SGD
-# at 1e-2 79.6%, a quarter-rate body at 2e-3 67.3%; this recipe 87.8%, as the tutorial's 15.
+    "optimizer": "adamw",
+    "lr": 0.003,
+    "momentum": 0.9,
+    "weight_decay": 0.05,
+    "batch_size": 128,
+    "warmup_epochs": 0.3,
+    "epochs": 5,
+    "label_smoothing": 0.1,
+    "grad_clip": 1.0,
+    "augment": False,
+}
+# Fine-tuning pretrained weights on a few hundred images (--weights): AdamW, the pretrained
+# layers at a tenth of the new head's rate, short epochs of batch 8; chosen against the PyTorch
+# tutorial's recipe on held-out splits (docs/results/finetune.md).
 FINETUNE_RECIPE: dict[str, Any] = {
-    "optimizer": "adamw", "lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4, "batch_size": 8, "warmup_epochs": 0.25,
-    "epochs": 6, "label_smoothing": 0.1, "grad_clip": 1.0, "augment": True, "backbone_lr": 0.1,
-}  # fmt: skip
+    "optimizer": "adamw",
+    "lr": 1e-3,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "batch_size": 8,
+    "warmup_epochs": 0.25,
+    "epochs": 6,
+    "label_smoothing": 0.1,
+    "grad_clip": 1.0,
+    "augment": True,
+    "backbone_lr": 0.1,
+}
+MODEL_FILE = "model.safetensors"  # the trained model in a run directory
+RUN_FILES = (MODEL_FILE, "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
 
-def _opt(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - argparse's word
+def _opt(default: Any, help: str, **extra: Any) -> Any:
     """A field with its command-line help (and choices) as metadata."""
     return field(default=default, metadata={"help": help, **extra})
 
@@ -59,12 +75,21 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - argparse
 class TrainConfig:
     arch: str | None = None  # set with the design flags; None: squeezenet1_1, or what --weights holds
     data: str = _opt("fashion-mnist", "fashion-mnist, or a directory with train/ (and optionally val/) class folders")
-    weights: str | None = _opt(None, "start from these weights (any format the toolkit reads, or 'imagenet'): "
-                               "conv10 is replaced when the classes differ, everything else is kept")  # fmt: skip
-    freeze: str = _opt("none", "features: train conv10 only (a linear probe); none: every layer", choices=("none", "features"))
-    backbone_lr: float | None = _opt(None, "learning rate of the pretrained layers, as a fraction of --lr (with --weights)")
-    val_split: float | None = _opt(None, "hold out this share of each class of train/ to validate (default 0.2 without val/)")
-    out: str = _opt("runs/train", "run directory: checkpoint, metrics.csv, curves.png, run.json, model.safetensors")
+    weights: str | None = _opt(
+        None,
+        "start from these weights (any format the toolkit reads, or 'imagenet'): "
+        "conv10 is replaced when the classes differ, everything else is kept",
+    )
+    freeze: str = _opt(
+        "none", "features: train conv10 only (a linear probe); none: every layer", choices=("none", "features")
+    )
+    backbone_lr: float | None = _opt(
+        None, "learning rate of the pretrained layers, as a fraction of --lr (with --weights)"
+    )
+    val_split: float | None = _opt(
+        None, f"hold out this share of each class of train/ to validate (default {DEFAULT_VAL_SPLIT} without val/)"
+    )
+    out: str = _opt("runs/train", f"run directory: checkpoint, metrics.csv, curves.png, run.json, {MODEL_FILE}")
     data_dir: str | None = _opt(None, "folder with the Fashion-MNIST IDX files (default: Debian's package)")
     download: bool = _opt(False, "fetch Fashion-MNIST with torchvision if absent (needs internet)")
     epochs: int | None = _opt(None, "passes over the training set")
@@ -84,8 +109,11 @@ class TrainConfig:
     checkpoint_every: int = _opt(200, "steps between checkpoints (0: epoch ends only)")
     workers: int = _opt(2, "image-decoding processes for folder data (0: in this process)")
     device: str = _opt("auto", "auto (CUDA when present), cpu or cuda")
-    amp: str = _opt("auto", "mixed precision: auto (bf16 where the CPU or GPU computes it natively)",
-                    choices=("auto", "bf16", "fp16", "off"))  # fmt: skip
+    amp: str = _opt(
+        "auto",
+        "mixed precision: auto (bf16 where the CPU or GPU computes it natively)",
+        choices=("auto", "bf16", "fp16", "off"),
+    )
     channels_last: bool = _opt(True, "channels-last memory format (faster convolutions on CPU)")
     augment: bool | None = _opt(None, "random crop/flip")
     quiet: bool = _opt(False, "no progress bars or per-epoch lines")
@@ -97,7 +125,7 @@ class TrainConfig:
         recipe = FINETUNE_RECIPE if self.weights else SMALL_RECIPE if self.data == "fashion-mnist" else PAPER_RECIPE
         changes = {k: v for k, v in recipe.items() if getattr(self, k) is None}
         if self.arch is None and not self.weights:
-            changes["arch"] = "squeezenet1_1"
+            changes["arch"] = DEFAULT_ARCH
         if self.backbone_lr is None and "backbone_lr" not in recipe:
             changes["backbone_lr"] = 1.0
         resolved = dataclasses.replace(self, **changes)
@@ -106,24 +134,32 @@ class TrainConfig:
 
     def check(self) -> None:
         """Every range in one place; a bad value is a one-line error, not a crash mid-run."""
-        positive = ("epochs", "batch_size", "input_size", "limit_train", "limit_val")
-        for name in positive:
+        for name in ("epochs", "batch_size", "input_size", "limit_train", "limit_val"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise SqueezeNetError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+                raise OptionError(name, f"must be at least 1, got {value}")
         for name in ("checkpoint_every", "workers"):
             if getattr(self, name) < 0:
-                raise SqueezeNetError(f"--{name.replace('_', '-')} cannot be negative, got {getattr(self, name)}")
+                raise OptionError(name, f"cannot be negative, got {getattr(self, name)}")
         if self.freeze != "none" and not self.weights:
-            raise SqueezeNetError("--freeze keeps pretrained layers fixed: it needs --weights")
-        bounds = {"lr": (0.0, math.inf), "momentum": (0.0, 1.0), "weight_decay": (0.0, math.inf), "backbone_lr": (0.0, math.inf),
-                  "warmup_epochs": (0.0, math.inf), "label_smoothing": (0.0, 1.0), "grad_clip": (0.0, math.inf)}  # fmt: skip
+            raise OptionError("freeze", "keeps pretrained layers fixed: it needs {weights}", "weights")
+        bounds = {
+            "lr": (0.0, math.inf),
+            "momentum": (0.0, 1.0),
+            "weight_decay": (0.0, math.inf),
+            "backbone_lr": (0.0, math.inf),
+            "warmup_epochs": (0.0, math.inf),
+            "label_smoothing": (0.0, 1.0),
+            "grad_clip": (0.0, math.inf),
+        }
         for name, (lo, hi) in bounds.items():
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and lo <= value < hi):
-                raise SqueezeNetError(f"--{name.replace('_', '-')} must be a finite number in [{lo}, {hi}), got {value}")
+                raise OptionError(name, f"must be a finite number in [{lo}, {hi}), got {value}")
         if self.lr is not None and self.lr == 0:
-            raise SqueezeNetError("--lr must be above 0")
+            raise OptionError("lr", "must be above 0")
+        if self.val_split is not None and not 0.0 < self.val_split < 1.0:
+            raise OptionError("val_split", f"is a fraction of each class, in (0, 1); got {self.val_split}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -133,5 +169,7 @@ def recipe_default(name: str) -> str:
     """How the default of a recipe-filled option reads in --help."""
     if name not in SMALL_RECIPE:
         return f" (default: {FINETUNE_RECIPE[name]} with --weights)" if name in FINETUNE_RECIPE else ""
-    return (f" (default: {FINETUNE_RECIPE[name]} fine-tuning with --weights, {SMALL_RECIPE[name]} on fashion-mnist, "
-            f"{PAPER_RECIPE[name]} from scratch on a folder: the paper's)")  # fmt: skip
+    return (
+        f" (default: {FINETUNE_RECIPE[name]} fine-tuning with --weights, {SMALL_RECIPE[name]} on fashion-mnist, "
+        f"{PAPER_RECIPE[name]} from scratch on a folder: the paper's)"
+    )

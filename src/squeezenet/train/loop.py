@@ -1,8 +1,8 @@
-"""The training loop, top to bottom: data, model, optimiser, resume, steps, epochs, outputs.
+"""The training loop, top to bottom: data, model, step, resume, epochs, outputs.
 
 Determinism: the model is initialised from ``seed``; epoch order and augmentation are pure
-functions of (seed, epoch, step); dropout is re-seeded from (seed, step) before every step and
-draws its mask for the global batch (``GlobalBatchDropout``). A checkpoint therefore needs no
+functions of (seed, epoch, step); the step (``train.step``) re-seeds dropout from (seed, step)
+and ``GlobalBatchDropout`` draws its mask for the global batch. A checkpoint therefore needs no
 RNG state, a resumed run retraces the uninterrupted one bit for bit on the CPU, and N processes
 take the same steps as one, up to the order in which gradients are summed; with ``--norm
 squeeze`` not quite: its batch norm takes each process's share of the batch for statistics.
@@ -19,25 +19,27 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from .. import __version__
-from ..data.sources import TrainSource, build_source, mix_seed
+from ..data.sources import TrainSource, build_source
+from ..data.split import SPLIT_FILE
 from ..errors import SqueezeNetError
 from ..formats.preprocess import IMAGENET
 from ..formats.weights import load_model, save_model
-from ..models import SqueezeNet, SqueezeNetConfig, arch_config
-from ..utils.device import native_bf16, pick_device
+from ..models.config import SqueezeNetConfig
+from ..models.registry import arch_config
+from ..models.squeezenet import SqueezeNet
+from ..utils.device import autocast_dtype, pick_device
+from ..utils.metrics import Accuracy
 from ..utils.progress import progress_off
+from ..version import __version__
 from ..zoo import load_pretrained
 from . import distributed as D
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import MODEL_FILE, RUN_FILES, TrainConfig
 from .report import plot_curves, write_json, write_metrics_csv
+from .step import StepOptions, Stepper, cross_entropy
 from .transfer import describe, param_groups, transfer_config
-
-RUN_FILES = ("model.safetensors", "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
 
 class OtherRunError(SqueezeNetError):
@@ -51,58 +53,25 @@ def model_config_for(cfg: TrainConfig, source: TrainSource) -> SqueezeNetConfig:
     return arch_config(cfg.arch, **design, num_classes=source.num_classes, in_channels=source.in_channels)
 
 
-def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
-    """bf16/fp16 where the hardware computes it natively; on CPUs without bf16 units it is slower."""
-    if amp == "off":
-        return None
-    if amp == "bf16":
-        return torch.bfloat16
-    if amp == "fp16":
-        return torch.float16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if native_bf16() else None
-
-
-def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
-    """``params``: the model's parameters, or groups with their own learning rates."""
-    # fused: one kernel per step for all parameters instead of a loop of small ops (CPU and CUDA)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=True)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
-    raise SqueezeNetError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
-
-
-def lr_factor(step: int, total: int, warmup: int) -> float:
-    """Linear warm-up, then the release's "poly" power-1 schedule: linear decay to zero."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
 @torch.no_grad()
-def validate(model: torch.nn.Module, source: TrainSource, ctx: D.DistContext, batch_size: int, channels_last: bool) -> dict[str, float]:
+def validate(
+    model: torch.nn.Module, source: TrainSource, ctx: D.DistContext, batch_size: int, channels_last: bool
+) -> dict[str, float]:
+    """Loss, top-1 and top-5 on the validation images, summed over every process."""
     model.eval()
-    sums = [0.0, 0.0, 0.0, 0.0]  # loss, top1, top5, n
+    metric = Accuracy()
     for batch in source.val_batches(batch_size, ctx.rank, ctx.world_size):
         if not len(batch.targets):
             continue
         x = batch.images.to(ctx.device)
         x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
-        y = batch.targets.to(ctx.device)
-        logits = model(x).float()
-        top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        sums[0] += float(F.cross_entropy(logits, y, reduction="sum"))
-        sums[1] += float((top5[:, 0] == y).sum())
-        sums[2] += float((top5 == y[:, None]).any(dim=1).sum())
-        sums[3] += len(y)
-    loss, top1, top5, n = D.all_sum(sums, ctx)
+        metric.update(model(x), batch.targets.to(ctx.device))
+    metric = Accuracy.from_sums(D.all_sum(metric.sums(), ctx))
     model.train()
-    return {"val_loss": loss / max(n, 1), "val_top1": 100 * top1 / max(n, 1), "val_top5": 100 * top5 / max(n, 1)}
+    return {"val_loss": metric.mean_loss, "val_top1": metric.top1_percent, "val_top5": metric.top5_percent}
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
+def train(cfg: TrainConfig) -> RunSummary:
     """Run (or resume) a training run into ``cfg.out``; returns the run summary."""
     cfg = cfg.resolved()
     ctx = D.setup(pick_device(cfg.device))
@@ -110,6 +79,37 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         return _train(cfg, ctx)
     finally:
         D.teardown(ctx)
+
+
+@dataclass
+class RunSummary:
+    """What a run did (also its ``run.json``). ``stopped_early``: ``max_steps`` ended it as if killed."""
+
+    out: str
+    model_path: str | None
+    config: dict[str, Any]
+    model_config: dict[str, Any]
+    params: int
+    world_size: int
+    rank: int
+    history: list[dict[str, Any]]
+    steps_run: int
+    wall_seconds: float  # this process, resumed runs counted from the resume
+    environment: dict[str, Any]
+    val_top1: float | None = None
+    val_top5: float | None = None
+    train_seconds: float = 0.0
+    images_per_s: float | None = None
+    size_bytes_fp32: int = 0
+    gradient_bytes_per_step: int = 0  # what data-parallel training must exchange (fp32)
+    allreduce_bytes_per_step: float = 0.0  # measured, this process
+    allreduce_seconds_per_step: float = 0.0
+    allreduce_calls_per_step: float = 0.0
+    split_path: str | None = None  # the file lists of a held-out split (folder data)
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -132,10 +132,7 @@ class _Run:
     source: TrainSource
     model_config: SqueezeNetConfig
     model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-    scaler: torch.amp.GradScaler
-    dtype: torch.dtype | None
+    stepper: Stepper
     steps_per_epoch: int
     total_steps: int
     epoch: int = 0
@@ -149,32 +146,44 @@ class _Run:
 
     def checkpoint(self, epoch: int, step: int) -> None:
         if self.ctx.is_main:
-            save_checkpoint(self.out / CHECKPOINT_NAME, {
-                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "model_config": self.model_config.to_dict(), "total_steps": self.total_steps,
-                "epoch": epoch, "step": step, "history": self.history, "totals": dataclasses.asdict(self.totals),
-            })  # fmt: skip
+            save_checkpoint(
+                self.out / CHECKPOINT_NAME,
+                {
+                    "model": self.model.state_dict(),
+                    **self.stepper.state_dict(),
+                    "model_config": self.model_config.to_dict(),
+                    "total_steps": self.total_steps,
+                    "epoch": epoch,
+                    "step": step,
+                    "history": self.history,
+                    "totals": dataclasses.asdict(self.totals),
+                },
+            )
 
 
-def _train(cfg: TrainConfig, ctx: D.DistContext) -> dict[str, Any]:
+def _train(cfg: TrainConfig, ctx: D.DistContext) -> RunSummary:
     _check_run_directory(cfg, ctx)
     run = _prepare(cfg, ctx)
     if cfg.resume and (run.out / CHECKPOINT_NAME).exists():
         _resume(run)
-    ddp_model, comm = D.wrap_ddp(run.model, ctx)
-    steps_run, session_start = 0, time.perf_counter()
+    run.stepper.forward, comm = D.wrap_ddp(run.model, ctx)
+    steps_run, started = 0, time.perf_counter()
     for epoch in range(run.epoch, cfg.epochs):
         start_step = run.step if epoch == run.epoch else 0
-        steps_run += _train_epoch(run, ddp_model, epoch, start_step, steps_run)
+        steps_run += _train_epoch(run, epoch, start_step, steps_run)
         if cfg.max_steps is not None and steps_run >= cfg.max_steps:
-            return {"stopped_early": True, "steps_run": steps_run}
+            return _summary(run, comm, steps_run, time.perf_counter() - started, stopped_early=True)
         _finish_epoch(run, epoch)
-    summary = _summary(cfg, ctx, run.model, run.model_config, run.history, comm, steps_run, time.perf_counter() - session_start)
+    summary = _summary(run, comm, steps_run, time.perf_counter() - started)
     if ctx.is_main:
-        save_model(run.model, run.out / "model.safetensors", run.source.preprocess, run.source.classes,
-                   extra={"val_top1": f"{summary['val_top1']:.4f}", "trained_by": f"squeezenet {__version__}"})  # fmt: skip
-        write_json(run.out / "run.json", summary)
+        save_model(
+            run.model,
+            run.out / MODEL_FILE,
+            run.source.preprocess,
+            run.source.classes,
+            extra={"val_top1": f"{summary.val_top1:.4f}", "trained_by": f"squeezenet {__version__}"},
+        )
+        write_json(run.out / "run.json", summary.to_dict())
     D.barrier(ctx)
     return summary
 
@@ -187,8 +196,10 @@ def _check_run_directory(cfg: TrainConfig, ctx: D.DistContext) -> None:
     if cfg.resume and not (out / CHECKPOINT_NAME).exists():
         earlier = [name for name in RUN_FILES if (out / name).exists()]
         if earlier:
-            raise SqueezeNetError(f"--resume: {out} has no checkpoint to continue from, but holds {earlier[0]}; "
-                                  "choose another --out rather than overwrite it")  # fmt: skip
+            raise SqueezeNetError(
+                f"--resume: {out} has no checkpoint to continue from, but holds {earlier[0]}; "
+                "choose another --out rather than overwrite it"
+            )
         if ctx.is_main:
             print(f"--resume: no checkpoint in {out} yet; starting the run from the beginning", file=sys.stderr)
     if cfg.batch_size % ctx.world_size:
@@ -196,16 +207,19 @@ def _check_run_directory(cfg: TrainConfig, ctx: D.DistContext) -> None:
 
 
 def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
-    """Data, model (seeded, or from --weights), optimiser, schedule and precision for a run from its first step."""
+    """Data, model (seeded, or from --weights) and the step for a run from its first step."""
     pretrained = load_model(cfg.weights) if cfg.weights else None
     base = pretrained.preprocess if pretrained else IMAGENET
-    source = build_source(cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment, base,
-                          cfg.val_split, cfg.seed)  # fmt: skip
+    source = build_source(
+        cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment, base, cfg.val_split, cfg.seed
+    )
     if cfg.limit_train or cfg.limit_val:
         source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
+    split = getattr(source, "split", None)
+    if split is not None and ctx.is_main:
+        split.write(Path(cfg.out) / SPLIT_FILE)  # what eval --run scores
     steps_per_epoch = source.steps_per_epoch(cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
-    warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
 
     torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
     torch.manual_seed(cfg.seed)
@@ -218,18 +232,40 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
         replaced = pretrained.classes != source.classes  # a head is kept only for exactly its own classes
         load_pretrained(model, pretrained, keep_head=not replaced)
     if ctx.is_main and not cfg.quiet:
-        for note in (getattr(source, "split_note", ""), pretrained and describe(cfg, pretrained, source.classes, replaced)):
+        for note in (
+            getattr(source, "split_note", ""),
+            pretrained and describe(cfg, pretrained, source.classes, replaced),
+        ):
             if note:
                 print(note)
     model = model.to(ctx.device)
     D.use_global_batch_dropout(model, ctx)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(cfg, param_groups(model, cfg) if pretrained else model.parameters())
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup_steps))
-    dtype = autocast_dtype(ctx.device, cfg.amp)
-    scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
-    return _Run(cfg, ctx, source, model_config, model, optimizer, scheduler, scaler, dtype, steps_per_epoch, total_steps)
+    stepper = Stepper(
+        model,
+        step_options(cfg, total_steps, int(cfg.warmup_epochs * steps_per_epoch)),
+        ctx.device,
+        cross_entropy(cfg.label_smoothing),
+        param_groups(model, cfg) if pretrained else None,
+    )
+    return _Run(cfg, ctx, source, model_config, model, stepper, steps_per_epoch, total_steps)
+
+
+def step_options(cfg: TrainConfig, total_steps: int, warmup_steps: int) -> StepOptions:
+    """The step a resolved ``TrainConfig`` trains with."""
+    return StepOptions(
+        optimizer=cfg.optimizer,
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+        grad_clip=cfg.grad_clip,
+        warmup_steps=warmup_steps,
+        total_steps=total_steps,
+        amp=cfg.amp,
+        channels_last=cfg.channels_last,
+        seed=cfg.seed,
+    )
 
 
 def _resume(run: _Run) -> None:
@@ -237,34 +273,43 @@ def _resume(run: _Run) -> None:
     path = run.out / CHECKPOINT_NAME
     ckpt = load_checkpoint(path)
     if ckpt.get("model_config") != run.model_config.to_dict() or ckpt.get("total_steps") != run.total_steps:
-        raise OtherRunError(f"{path} was written by a different command (architecture or schedule differ); "
-                            f"remove {run.out} or choose another --out")  # fmt: skip
+        raise OtherRunError(
+            f"{path} was written by a different command (architecture or schedule differ); "
+            f"remove {run.out} or choose another --out"
+        )
     if not isinstance(ckpt.get("totals"), dict):
         raise SqueezeNetError(f"{path} was written by an older squeezenet; start a new run")
     run.model.load_state_dict(ckpt["model"])
-    run.optimizer.load_state_dict(ckpt["optimizer"])
-    run.scheduler.load_state_dict(ckpt["scheduler"])
-    run.scaler.load_state_dict(ckpt["scaler"])
-    run.epoch, run.step, run.history, run.totals = ckpt["epoch"], ckpt["step"], ckpt["history"], Totals(**ckpt["totals"])
+    run.stepper.load_state_dict(ckpt)
+    run.epoch, run.step, run.history, run.totals = (
+        ckpt["epoch"],
+        ckpt["step"],
+        ckpt["history"],
+        Totals(**ckpt["totals"]),
+    )
     if run.ctx.is_main and not run.cfg.quiet:
         print(f"resuming {run.out} at epoch {run.epoch + 1}, step {run.step}/{run.steps_per_epoch}")
 
 
-def _train_epoch(run: _Run, ddp_model: torch.nn.Module, epoch: int, start_step: int, steps_before: int) -> int:
+def _train_epoch(run: _Run, epoch: int, start_step: int, steps_before: int) -> int:
     """The steps of one epoch from ``start_step``, checkpointing on the way; the steps taken
     (fewer when ``max_steps`` stops the process as if killed)."""
     cfg, ctx, totals = run.cfg, run.ctx, run.totals
     run.model.train()
-    bar = tqdm(total=run.steps_per_epoch, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
-               disable=progress_off(cfg.quiet or not ctx.is_main), dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        total=run.steps_per_epoch,
+        initial=start_step,
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        unit="step",
+        disable=progress_off(cfg.quiet or not ctx.is_main),
+        dynamic_ncols=True,
+    )
     epoch_start, taken = time.perf_counter(), 0
     batches = run.source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed)
     for step, batch in enumerate(batches, start=start_step):
         global_step = epoch * run.steps_per_epoch + step
-        # dropout masks for this step, the same on every rank (the 0 keeps 1-process runs as they were)
-        torch.manual_seed(mix_seed(cfg.seed, 0, global_step))
-        y = batch.targets.to(ctx.device, non_blocking=True)
-        logits, loss = _step(run, ddp_model, batch.images, y)
+        logits, loss = run.stepper(batch.images, batch.targets, global_step)
+        y = batch.targets.to(ctx.device)
         loss_value = float(loss.detach())
         totals.loss_sum += loss_value * len(y)
         totals.correct += float((logits.detach().argmax(1) == y).sum())
@@ -272,7 +317,7 @@ def _train_epoch(run: _Run, ddp_model: torch.nn.Module, epoch: int, start_step: 
         totals.skipped += batch.skipped
         taken += 1
         bar.update()
-        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{run.scheduler.get_last_lr()[0]:.4f}", refresh=False)
+        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{run.stepper.lr:.4f}", refresh=False)
         if step + 1 < run.steps_per_epoch and cfg.checkpoint_every and (global_step + 1) % cfg.checkpoint_every == 0:
             totals.seconds += time.perf_counter() - epoch_start
             epoch_start = time.perf_counter()
@@ -284,25 +329,6 @@ def _train_epoch(run: _Run, ddp_model: torch.nn.Module, epoch: int, start_step: 
     return taken
 
 
-def _step(run: _Run, ddp_model: torch.nn.Module, images: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimisation step (mixed precision where native, clipped, scheduled): (logits, loss)."""
-    cfg = run.cfg
-    x = images.to(run.ctx.device, non_blocking=True)
-    x = x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x
-    with torch.autocast(run.ctx.device.type, dtype=run.dtype or torch.bfloat16, enabled=run.dtype is not None):
-        logits = ddp_model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-    run.optimizer.zero_grad(set_to_none=True)
-    run.scaler.scale(loss).backward()
-    if cfg.grad_clip:
-        run.scaler.unscale_(run.optimizer)
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
-    run.scaler.step(run.optimizer)
-    run.scaler.update()
-    run.scheduler.step()
-    return logits, loss
-
-
 def _finish_epoch(run: _Run, epoch: int) -> None:
     """Validate, add the epoch's row, checkpoint, and write the run's CSV, plot and line."""
     cfg, ctx = run.cfg, run.ctx
@@ -311,7 +337,7 @@ def _finish_epoch(run: _Run, epoch: int) -> None:
     row = {
         "epoch": epoch + 1,
         "loss": loss_sum / max(seen, 1),
-        "lr": run.scheduler.get_last_lr()[0],
+        "lr": run.stepper.lr,
         "train_top1": 100 * correct / max(seen, 1),
         **validate(run.model, run.source, ctx, max(256, cfg.batch_size), cfg.channels_last),
         "images_per_s": seen / max(totals.seconds, 1e-9),
@@ -323,39 +349,37 @@ def _finish_epoch(run: _Run, epoch: int) -> None:
     run.checkpoint(epoch + 1, 0)
     if ctx.is_main:
         write_metrics_csv(run.out / "metrics.csv", run.history)
-        plot_curves(run.out / "curves.png", run.history, f"{cfg.arch or run.model_config.layout} on {cfg.data}",
-                    run.model_config.num_classes)  # fmt: skip
+        plot_curves(
+            run.out / "curves.png",
+            run.history,
+            f"{cfg.arch or run.model_config.layout} on {cfg.data}",
+            run.model_config.num_classes,
+        )
         if not cfg.quiet:
-            print(f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
-                  f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
-                  + (f"  ({int(skipped)} unreadable images skipped)" if skipped else ""))  # fmt: skip
+            print(
+                f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
+                f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
+                + (f"  ({int(skipped)} unreadable images skipped)" if skipped else "")
+            )
 
 
-def _summary(
-    cfg: TrainConfig, ctx: D.DistContext, model: torch.nn.Module, model_config: SqueezeNetConfig,
-    history: list[dict[str, Any]], comm: D.CommStats, steps_run: int, seconds: float,
-) -> dict[str, Any]:  # fmt: skip
-    params = sum(p.numel() for p in model.parameters())
+def _summary(run: _Run, comm: D.CommStats, steps_run: int, seconds: float, stopped_early: bool = False) -> RunSummary:
+    cfg, ctx, history = run.cfg, run.ctx, run.history
+    params = sum(p.numel() for p in run.model.parameters())
     last = history[-1] if history else {}
-    return {
-        "config": cfg.to_dict(),
-        "model_config": model_config.to_dict(),
-        "params": params,
-        "size_bytes_fp32": 4 * params,
-        "world_size": ctx.world_size,
-        "rank": ctx.rank,
-        "model_path": str(Path(cfg.out) / "model.safetensors"),
-        "val_top1": last.get("val_top1"),
-        "val_top5": last.get("val_top5"),
-        "train_seconds": sum(h["seconds"] for h in history),
-        "images_per_s": last.get("images_per_s"),
-        "gradient_bytes_per_step": 4 * params,  # what data-parallel training must exchange (fp32)
-        "allreduce_bytes_per_step": comm.bytes / steps_run if steps_run else 0.0,  # measured, this process
-        "allreduce_seconds_per_step": comm.seconds / steps_run if steps_run else 0.0,
-        "allreduce_calls_per_step": comm.calls / steps_run if steps_run else 0.0,
-        "session_seconds": seconds,
-        "history": history,
-        "environment": {
+    per_step = (lambda total: total / steps_run) if steps_run else (lambda _total: 0.0)
+    return RunSummary(
+        out=cfg.out,
+        model_path=None if stopped_early else str(Path(cfg.out) / MODEL_FILE),
+        config=cfg.to_dict(),
+        model_config=run.model_config.to_dict(),
+        params=params,
+        world_size=ctx.world_size,
+        rank=ctx.rank,
+        history=history,
+        steps_run=steps_run,
+        wall_seconds=seconds,
+        environment={
             "squeezenet": __version__,
             "torch": torch.__version__,
             "python": platform.python_version(),
@@ -365,4 +389,15 @@ def _summary(
             "amp": str(autocast_dtype(ctx.device, cfg.amp)),
             "machine": platform.machine(),
         },
-    }
+        val_top1=last.get("val_top1"),
+        val_top5=last.get("val_top5"),
+        train_seconds=sum(h["seconds"] for h in history),
+        images_per_s=last.get("images_per_s"),
+        size_bytes_fp32=4 * params,
+        gradient_bytes_per_step=4 * params,
+        allreduce_bytes_per_step=per_step(comm.bytes),
+        allreduce_seconds_per_step=per_step(comm.seconds),
+        allreduce_calls_per_step=per_step(comm.calls),
+        split_path=str(Path(cfg.out) / SPLIT_FILE) if getattr(run.source, "split", None) else None,
+        stopped_early=stopped_early,
+    )

@@ -17,11 +17,15 @@ def transfer_config(cfg: TrainConfig, pretrained: LoadedModel, in_channels: int,
     """The pretrained architecture with a head for ``num_classes``; refuses what cannot transfer."""
     config = pretrained.config
     if cfg.design:
-        raise SqueezeNetError(f"--{next(iter(cfg.design)).replace('_', '-')} describes a new network; with --weights "
-                              "the architecture comes from the file")  # fmt: skip
+        raise SqueezeNetError(
+            f"--{next(iter(cfg.design)).replace('_', '-')} describes a new network; with --weights "
+            "the architecture comes from the file"
+        )
     if cfg.arch is not None and arch_config(cfg.arch).layout != config.layout:
-        raise SqueezeNetError(f"{cfg.weights} holds layout {config.layout}, which --arch {cfg.arch} is not; "
-                              "drop --arch to fine-tune what the file holds")  # fmt: skip
+        raise SqueezeNetError(
+            f"{cfg.weights} holds layout {config.layout}, which --arch {cfg.arch} is not; "
+            "drop --arch to fine-tune what the file holds"
+        )
     if config.in_channels != in_channels:
         raise SqueezeNetError(f"{cfg.weights} takes {config.in_channels}-channel images, the data has {in_channels}")
     return config.replace(num_classes=num_classes)
@@ -41,10 +45,14 @@ def param_groups(model: SqueezeNet, cfg: TrainConfig) -> list[dict[str, Any]]:
 def describe(cfg: TrainConfig, pretrained: LoadedModel, classes: list[str], replaced: bool) -> str:
     """One line saying what a fine-tuning run does, for the log."""
     names = ", ".join(classes[:5]) + (", ..." if len(classes) > 5 else "")
-    head = f"conv10 replaced for {len(classes)} classes ({names})" if replaced else f"conv10 kept ({len(classes)} classes)"
+    head = (
+        f"conv10 replaced for {len(classes)} classes ({names})" if replaced else f"conv10 kept ({len(classes)} classes)"
+    )
     if cfg.freeze == "features":
         strategy = f"features frozen, conv10 trains at lr {cfg.lr:g}"
     else:
         strategy = f"every layer trains: pretrained at lr {cfg.lr * cfg.backbone_lr:g}, conv10 at {cfg.lr:g}"
-    return (f"fine-tuning {pretrained.config.layout} from {cfg.weights}: {head}; {strategy}; {cfg.optimizer}, "
-            f"{cfg.epochs} epochs, batch {cfg.batch_size}, warm-up {cfg.warmup_epochs:g} epochs")
+    return (
+        f"fine-tuning {pretrained.config.layout} from {cfg.weights}: {head}; {strategy}; {cfg.optimizer}, "
+        f"{cfg.epochs} epochs, batch {cfg.batch_size}, warm-up {cfg.warmup_epochs:g} epochs"
+    )

@@ -1,4 +1,5 @@
-"""Device auto-selection: CUDA when present, else the CPU; never required."""
+"""Devices and what they compute natively: CUDA when present, else the CPU (never required), the
+CPU's ISA detected at run time, and the one precision policy of training."""
 
 from __future__ import annotations
 
@@ -47,13 +48,49 @@ def native_bf16() -> bool:
     return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and onednn_cap not in _ONEDNN_CAPS_WITHOUT_BF16
 
 
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (``platform.processor`` is often empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def cpu_isa() -> str:
     """What this CPU offers the kernels, detected at run time: e.g. ``AVX512 (VNNI, bf16, AMX)``;
     with the kernels' ISA set in the environment, says how: the features are then the CPU's, not theirs."""
-    features = [name for name, has in (("VNNI", torch.cpu._is_vnni_supported), ("bf16", torch.cpu._is_avx512_bf16_supported),
-                                       ("AMX", has_amx)) if has()]  # fmt: skip
+    features = [
+        name
+        for name, has in (
+            ("VNNI", torch.cpu._is_vnni_supported),
+            ("bf16", torch.cpu._is_avx512_bf16_supported),
+            ("AMX", has_amx),
+        )
+        if has()
+    ]
     capability = torch.backends.cpu.get_cpu_capability()
     caps = [f"{name}={os.environ[name]}" for name in ISA_CAP_VARIABLES if os.environ.get(name)]
     if caps:
-        return f"{capability} (kernels set by {', '.join(caps)}; the CPU has {', '.join(features) or 'no VNNI, bf16 or AMX'})"
+        has = ", ".join(features) or "no VNNI, bf16 or AMX"
+        return f"{capability} (kernels set by {', '.join(caps)}; the CPU has {has})"
     return f"{capability} ({', '.join(features)})" if features else capability
+
+
+def autocast_dtype(device: torch.device, amp: str = "auto") -> torch.dtype | None:
+    """The autocast precision for ``amp`` (auto, bf16, fp16, off): under ``auto``, bf16 or fp16
+    where the hardware computes it natively, else None (fp32): emulated, it is slower."""
+    if amp == "off":
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if native_bf16() else None

@@ -28,7 +28,9 @@ class _Seen(Exception):
 
 
 @torch.no_grad()
-def input_hessians(module: nn.Module, convs: dict[str, nn.Conv2d], inputs: torch.Tensor, batch_size: int = 25) -> dict[str, torch.Tensor]:
+def input_hessians(
+    module: nn.Module, convs: dict[str, nn.Conv2d], inputs: torch.Tensor, batch_size: int = 25
+) -> dict[str, torch.Tensor]:
     """``X X^T / n`` over the im2col columns each of ``convs`` sees while ``module`` runs on ``inputs``.
 
     Each batch stops as soon as every conv has seen it, so early layers cost a fraction of a pass.
@@ -37,7 +39,7 @@ def input_hessians(module: nn.Module, convs: dict[str, nn.Conv2d], inputs: torch
     counts: dict[str, int] = {}
     seen: set[str] = set()
 
-    def hook(name: str, conv: nn.Conv2d):  # noqa: ANN202 - builds a forward hook
+    def hook(name: str, conv: nn.Conv2d):
         def accumulate(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
             cols = F.unfold(inputs[0], conv.kernel_size, conv.dilation, conv.padding, conv.stride)
             cols = cols.transpose(0, 1).reshape(cols.shape[1], -1).double()
@@ -80,9 +82,14 @@ def _run(module: nn.Module, inputs: torch.Tensor, batch_size: int = 25) -> torch
 
 @torch.no_grad()
 def compensated_assignment(
-    blocks: list[nn.Module], convs: dict[str, nn.Conv2d], masks: dict[str, torch.Tensor], bits: dict[str, int],
-    images: torch.Tensor, rate_weight: float = 0.0, progress: bool = True,
-) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:  # fmt: skip
+    blocks: list[nn.Module],
+    convs: dict[str, nn.Conv2d],
+    masks: dict[str, torch.Tensor],
+    bits: dict[str, int],
+    images: torch.Tensor,
+    rate_weight: float = 0.0,
+    progress: bool = True,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """(codebook, index) per layer, assigned in forward order. ``blocks`` run one after another
     compute the model; each layer is calibrated on the inputs it gets once every layer before it
     is shared (their activations are carried block to block), so it also absorbs their errors."""
@@ -107,7 +114,9 @@ def compensated_assignment(
 
 
 @torch.no_grad()
-def compensated_labels(weight: torch.Tensor, hessian: torch.Tensor, centroids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def compensated_labels(
+    weight: torch.Tensor, hessian: torch.Tensor, centroids: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """Codebook index per weight (shape of ``weight``); masked-out weights become zero instead.
 
     ``centroids`` are ascending; the caller stores pruned weights as zeros whatever their index.

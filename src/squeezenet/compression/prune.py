@@ -15,7 +15,7 @@ def apply_pruning(convs: dict[str, nn.Conv2d], densities: dict[str, float]) -> N
     """
     for name, conv in convs.items():
         alive = int(conv.weight_mask.sum()) if prune.is_pruned(conv) else conv.weight.numel()
-        target = max(1, int(round(densities[name] * conv.weight.numel())))  # a density > 0 keeps a weight
+        target = max(1, round(densities[name] * conv.weight.numel()))  # a density > 0 keeps a weight
         if target < alive:
             prune.l1_unstructured(conv, "weight", amount=alive - target)
 

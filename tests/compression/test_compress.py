@@ -5,15 +5,17 @@ import pytest
 import torch
 from helpers import run_cli as run
 
-from squeezenet.compress.cluster import _assign, kmeans_1d
-from squeezenet.compress.density import parse_bits, parse_density
-from squeezenet.compress.pipeline import CompressOptions, compress
-from squeezenet.compress.prune import apply_pruning, density_schedule, remove_pruning
-from squeezenet.compress.retrain import frozen_copy, retrain
+from squeezenet.compression.cluster import _assign, kmeans_1d
+from squeezenet.compression.density import parse_bits, parse_density
+from squeezenet.compression.options import CompressOptions
+from squeezenet.compression.pipeline import compress
+from squeezenet.compression.prune import apply_pruning, density_schedule, remove_pruning
+from squeezenet.compression.retrain import frozen_copy, retrain
 from squeezenet.errors import SqueezeNetError
+from squeezenet.formats import sqz
 from squeezenet.formats.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.formats.preprocess import FASHION_MNIST
-from squeezenet.formats.sqz import PREFIX, VERSION, decode_sqz
+from squeezenet.formats.sqz import PREFIX, VERSION
 from squeezenet.formats.weights import load_model, read_safetensors, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
@@ -22,15 +24,17 @@ from squeezenet.models import SqueezeNet, SqueezeNetConfig
 def small_model(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "m.safetensors"
-    save_model(SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10)), path, FASHION_MNIST)
+    save_model(
+        SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10)), path, FASHION_MNIST
+    )
     return path
-
-
 
 
 def test_huffman_round_trip_and_near_entropy():
     rng = np.random.default_rng(1)
-    symbols = [np.minimum(rng.geometric(p, n) - 1, k - 1) for p, n, k in ((0.1, 50_000, 64), (0.5, 3000, 9), (0.3, 1, 4))]
+    symbols = [
+        np.minimum(rng.geometric(p, n) - 1, k - 1) for p, n, k in ((0.1, 50_000, 64), (0.5, 3000, 9), (0.3, 1, 4))
+    ]
     streams = []
     for s, k in zip(symbols, (64, 9, 4)):
         counts = np.bincount(s, minlength=k)
@@ -87,14 +91,21 @@ def test_bad_rate_weight_is_refused(capsys, small_model, tmp_path, value):
 
 def test_density_and_bits_specs():
     names = ["conv1", "fire2/squeeze1x1", "fire2/expand3x3", "conv10"]
-    assert parse_density("paper", names) == {"conv1": 1.0, "fire2/squeeze1x1": 1.0, "fire2/expand3x3": 0.33, "conv10": 1.0}
+    assert parse_density("paper", names) == {
+        "conv1": 1.0,
+        "fire2/squeeze1x1": 1.0,
+        "fire2/expand3x3": 0.33,
+        "conv10": 1.0,
+    }
     assert parse_density("0.5,conv10=0.9", names)["conv10"] == 0.9
     assert parse_bits(6, "conv1=8", names) == {"conv1": 8, "fire2/squeeze1x1": 6, "fire2/expand3x3": 6, "conv10": 6}
     for bad in ("expand5x5=0.3", "0", "x"):
         with pytest.raises(SqueezeNetError):
             parse_density(bad, names)
     with pytest.raises(SqueezeNetError):
-        parse_bits(9, None, names)
+        parse_bits(6, "conv1=9", names)
+    with pytest.raises(SqueezeNetError, match=r"bits lies in 1\.\.8"):
+        CompressOptions(bits=9).check()
 
 
 def test_iterative_pruning_only_ever_shrinks_masks():
@@ -119,17 +130,22 @@ def test_iterative_pruning_only_ever_shrinks_masks():
 
 def test_compressed_weights_are_shared_pruned_and_exact(small_model):
     loaded = load_model(small_model)
-    data, report, compressed = compress(loaded, CompressOptions(bits=4, density="expand3x3=0.3"), progress=False)
-    state = compressed.model.state_dict()
+    result = compress(loaded, CompressOptions(bits=4, density="expand3x3=0.3"), progress=False)
+    data, report = result.data, result.report.to_dict()
+    state = result.model.model.state_dict()
     e3 = state["features.3.expand3x3.weight"]
     assert 0.28 < (e3 != 0).float().mean() < 0.32
     assert len(torch.unique(state["features.3.squeeze.weight"])) <= 16
-    _, _, _, decoded = decode_sqz(data)
-    assert all(torch.equal(decoded[k], v) for k, v in state.items())
+    decoded = sqz.decode(data).state()
+    assert all(torch.equal(torch.from_numpy(decoded[k]), v) for k, v in state.items())
     assert all(torch.equal(v, v.half().float()) for k, v in state.items() if k.endswith("bias"))  # stored as float16
     assert report["file_bytes"] == len(data) and report["ratio_vs_fp32"] > 8
-    parts = report["bias_bytes"] + report["table_bytes"] + report["header_bytes"] + sum(
-        r["codebook_bytes"] + r["index_bytes"] + r["position_bytes"] for r in report["layers"])
+    parts = (
+        report["bias_bytes"]
+        + report["table_bytes"]
+        + report["header_bytes"]
+        + sum(r["codebook_bytes"] + r["index_bytes"] + r["position_bytes"] for r in report["layers"])
+    )
     assert parts == len(data)  # the breakdown accounts for every byte of the file
     streams = sum(r["index_bytes"] + r["position_bytes"] for r in report["layers"])
     assert report["stream_entropy_bytes"] <= streams  # Huffman cannot beat the entropy
@@ -144,7 +160,7 @@ def test_cli_deterministic_round_trip_and_formats(capsys, small_model, tmp_path)
     assert a.read_bytes() == b.read_bytes() and report["file_bytes"] == a.stat().st_size
     assert {"name", "density", "bits", "codebook_bytes", "index_bytes", "position_bytes"} <= set(report["layers"][0])
     # .sqz is a weight format like the others: convert reproduces the decoded tensors exactly
-    assert run(capsys, "convert", a, "--out", tmp_path / "c.safetensors")[0] == 0
+    assert run(capsys, "convert", "--weights", a, "--out", tmp_path / "c.safetensors")[0] == 0
     converted, _ = read_safetensors(tmp_path / "c.safetensors")
     sqz_model = load_model(a)
     assert all(torch.equal(converted[k], v) for k, v in sqz_model.model.state_dict().items())
@@ -173,13 +189,14 @@ def test_damaged_files_refused_with_one_line(capsys, small_model, tmp_path, dama
         body = PREFIX.pack(b"SQZF", VERSION, 0, len(header)) + header
         data = bytearray(body + struct.pack("<I", zlib.crc32(body)))
     bad.write_bytes(bytes(data))
-    code, _, err = run(capsys, "eval", "--weights", bad, "--data", tmp_path)
+    (tmp_path / "images" / "a").mkdir(parents=True)
+    code, _, err = run(capsys, "eval", "--weights", bad, "--data", tmp_path / "images")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "sqz" in err
 
 
 def test_epochs_without_images_is_refused(capsys, small_model, tmp_path):
     code, _, err = run(capsys, "compress", "--weights", small_model, "--out", tmp_path / "m.sqz", "--epochs", "2")
-    assert code == 2 and err.count("\n") == 1 and "--calib-data or --train-data" in err
+    assert code == 2 and err.count("\n") == 1 and "--calib-data or --data" in err
     assert not (tmp_path / "m.sqz").exists()
 
 
@@ -198,8 +215,27 @@ def test_distilled_iterative_pruning_reaches_the_density(capsys, small_model, tm
     for i in range(16):
         Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8), "L").save(calib / f"{i}.png")
     out = tmp_path / "m.sqz"
-    argv = ("compress", "--weights", small_model, "--out", out, "--calib-data", calib, "--density", "expand3x3=0.25",
-            "--epochs", "1", "--finetune-epochs", "1", "--prune-stages", "2", "--batch-size", "4", "--quiet", "--json")
+    argv = (
+        "compress",
+        "--weights",
+        small_model,
+        "--out",
+        out,
+        "--calib-data",
+        calib,
+        "--density",
+        "expand3x3=0.25",
+        "--epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+        "--prune-stages",
+        "2",
+        "--batch-size",
+        "4",
+        "--quiet",
+        "--json",
+    )
     code, stdout, err = run(capsys, *argv)
     assert code == 0, err
     report = json.loads(stdout)
@@ -211,7 +247,7 @@ def test_distilled_iterative_pruning_reaches_the_density(capsys, small_model, tm
 
 
 def test_centroid_gradient_is_the_per_cluster_sum_in_a_fixed_order():
-    from squeezenet.compress.cluster import SharedWeight
+    from squeezenet.compression.cluster import SharedWeight
 
     torch.manual_seed(0)
     index = torch.randint(0, 16, (256, 64, 3, 3))
@@ -238,12 +274,12 @@ def test_size_budget_is_a_bound(tmp_path):
     torch.manual_seed(0)
     config = SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10, base_e=32, incr_e=32)
     loaded = LoadedModel(SqueezeNet(config).eval(), FASHION_MNIST, "safetensors")
-    wide, _, _ = compress(loaded, CompressOptions(bits=8, calib_data=calib), progress=False)
+    wide = compress(loaded, CompressOptions(bits=8, calib_data=calib), progress=False).data
     budget = int(0.72 * len(wide))
-    data, report, _ = compress(loaded, CompressOptions(calib_data=calib, size_budget=budget), progress=False)
-    assert len(data) <= budget and report["file_bytes"] == len(data)
-    assert min(report["bits"].values()) < 8  # it had to narrow some layers
-    with pytest.raises(SqueezeNetError, match="no bit allocation fits|could not fit"):
+    fitted = compress(loaded, CompressOptions(calib_data=calib, size_budget=budget), progress=False)
+    assert len(fitted.data) <= budget and fitted.report.file_bytes == len(fitted.data)
+    assert min(fitted.report.bits.values()) < 8  # it had to narrow some layers
+    with pytest.raises(SqueezeNetError, match=r"no bit allocation fits|could not be met"):
         compress(loaded, CompressOptions(calib_data=calib, size_budget=len(wide) // 20), progress=False)
 
 
@@ -255,7 +291,7 @@ def test_retraining_runs_one_channel_models_channels_last_and_hands_them_back_co
     hook = lambda m, i, o: formats.append(o.is_contiguous(memory_format=torch.channels_last) and not o.is_contiguous())  # noqa: E731
     model.features[0].register_forward_hook(hook)
     batches = iter([(torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,)))] * 2)
-    retrain(model, batches, 2, 1e-3, teacher, "test", progress=False)
+    retrain(model, batches, 2, 1e-3, teacher, "test", 42, torch.device("cpu"), progress=False)
     assert formats == [True, True]  # a 1-channel image's layout is ambiguous: the weights make it channels-last
     for net in (model, teacher):
         assert all(t.is_contiguous() for t in [*net.parameters(), *net.buffers()])

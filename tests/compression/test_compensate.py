@@ -3,9 +3,9 @@ import json
 import torch
 from torch import nn
 
-from squeezenet.compress.cluster import nearest_assignment
-from squeezenet.compress.compensate import _input_groups, compensated_assignment, compensated_labels, input_hessians
-from squeezenet.compress.layers import forward_blocks, named_convs
+from squeezenet.compression.cluster import nearest_assignment
+from squeezenet.compression.compensate import _input_groups, compensated_assignment, compensated_labels, input_hessians
+from squeezenet.compression.layers import forward_blocks, named_convs
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 
@@ -39,8 +39,13 @@ def test_compensation_beats_nearest_rounding_on_layer_output():
 
 def test_fire_expands_share_one_input_group():
     names = ["conv1", "fire2/squeeze1x1", "fire2/expand1x1", "fire2/expand3x3", "fire2/shortcut", "conv10"]
-    assert _input_groups(names) == [["conv1"], ["fire2/squeeze1x1"], ["fire2/expand1x1", "fire2/expand3x3"],
-                                    ["fire2/shortcut"], ["conv10"]]  # fmt: skip
+    assert _input_groups(names) == [
+        ["conv1"],
+        ["fire2/squeeze1x1"],
+        ["fire2/expand1x1", "fire2/expand3x3"],
+        ["fire2/shortcut"],
+        ["conv10"],
+    ]
 
 
 @torch.no_grad()
@@ -52,7 +57,9 @@ def test_compensated_assignment_shares_every_layer():
     masks["conv10"] = convs["conv10"].weight.abs() > convs["conv10"].weight.abs().median()
     images = torch.randn(16, 1, 28, 28)
     reference = model(images)
-    assignment = compensated_assignment(forward_blocks(model), convs, masks, dict.fromkeys(convs, 4), images, progress=False)
+    assignment = compensated_assignment(
+        forward_blocks(model), convs, masks, dict.fromkeys(convs, 4), images, progress=False
+    )
     assert set(assignment) == set(convs)
     for name, (codebook, index) in assignment.items():
         assert len(codebook) <= 16
@@ -66,7 +73,7 @@ def test_compensated_assignment_shares_every_layer():
 
 
 def test_imagenet_v11_6_bit_under_0_7_mb_within_a_point(capsys, shared, imagenet_weights, tmp_path):
-    """The compression issue's bar, measured on held-out images with calibration images only."""
+    """Post-training 6 bits: under 0.7 MB within a top-1 point on held-out images, from calibration images only."""
     from squeezenet.cli import main
 
     sample = shared / "imagenet-sample"
@@ -77,8 +84,19 @@ def test_imagenet_v11_6_bit_under_0_7_mb_within_a_point(capsys, shared, imagenet
         return json.loads(capsys.readouterr().out)["top1"]
 
     out = tmp_path / "m.sqz"
-    argv = ["compress", "--weights", imagenet_weights, "--calib-data", sample / "calib", "--bits", "6",
-            "--out", out, "--quiet", "--json"]  # fmt: skip
+    argv = [
+        "compress",
+        "--weights",
+        imagenet_weights,
+        "--calib-data",
+        sample / "calib",
+        "--bits",
+        "6",
+        "--out",
+        out,
+        "--quiet",
+        "--json",
+    ]
     assert main([str(a) for a in argv]) == 0
     assert json.loads(capsys.readouterr().out)["rate_weight"] == 1.0  # entropy-constrained k-means is the default
     assert out.stat().st_size <= 700_000

@@ -20,13 +20,17 @@ On ImageNet v1.1 at 6 bits this takes the file from 0.728 to 0.668 MB at the sam
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
 
-def kmeans_1d(values: np.ndarray, k: int, iterations: int = 100, rate_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_1d(
+    values: np.ndarray, k: int, iterations: int = 100, rate_weight: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(centroids ascending, label per value), initialised linearly over [min, max] (Han et al.);
     ``rate_weight`` > 0: entropy-constrained (see the module docstring), which may return fewer
     than ``k`` centroids."""
@@ -69,10 +73,12 @@ def _assign(values: np.ndarray, centroids: np.ndarray, code_bits: np.ndarray, la
             if intercepts[j] >= intercepts[hull[-1]]:
                 continue
             hull.pop()
-        while len(hull) >= 2 and _crossing(hull[-2], j, centroids, intercepts) <= _crossing(hull[-2], hull[-1], centroids, intercepts):
+        while len(hull) >= 2 and _crossing(hull[-2], j, centroids, intercepts) <= _crossing(
+            hull[-2], hull[-1], centroids, intercepts
+        ):
             hull.pop()
         hull.append(j)
-    breaks = np.array([_crossing(a, b, centroids, intercepts) for a, b in zip(hull, hull[1:])])
+    breaks = np.array([_crossing(a, b, centroids, intercepts) for a, b in itertools.pairwise(hull)])
     return np.asarray(hull, dtype=np.int64)[np.searchsorted(breaks, values)]
 
 
@@ -98,7 +104,9 @@ class SharedWeight(nn.Module):
         return self.codebook.index_select(0, self.index.reshape(-1)).view_as(self.index) * self.mask
 
 
-def nearest_assignment(weight: torch.Tensor, bits: int, mask: torch.Tensor, rate_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_assignment(
+    weight: torch.Tensor, bits: int, mask: torch.Tensor, rate_weight: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(codebook, index per weight): k-means over the weights that survived pruning (``mask``)."""
     centroids, labels = kmeans_1d(weight.detach()[mask].double().numpy(), 2**bits, rate_weight=rate_weight)
     index = torch.zeros(weight.shape, dtype=torch.long)

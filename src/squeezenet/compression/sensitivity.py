@@ -17,17 +17,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import SqueezeNetError
+from ..errors import OptionError
+from ..formats.sqz import STORED_BYTES
 from .cluster import kmeans_1d
 
 CANDIDATE_BITS = (8, 7, 6, 5, 4)
 
 
 def _entropy_bytes(labels: np.ndarray, k: int) -> float:
-    """The index stream at its entropy, plus the float16 codebook (2 bytes a centroid)."""
+    """The index stream at its entropy, plus the codebook as the file stores it."""
     counts = np.bincount(labels, minlength=k)
     p = counts[counts > 0] / len(labels)
-    return float(-(p * np.log2(p)).sum() * len(labels) / 8 + 2 * k)
+    return float(-(p * np.log2(p)).sum() * len(labels) / 8 + STORED_BYTES * k)
 
 
 @dataclass
@@ -39,8 +40,13 @@ class Sensitivity:
 
 
 @torch.no_grad()
-def measure(model: nn.Module, convs: dict[str, nn.Conv2d], masks: dict[str, torch.Tensor], images: torch.Tensor,
-            rate_weight: float = 0.0) -> Sensitivity:  # fmt: skip
+def measure(
+    model: nn.Module,
+    convs: dict[str, nn.Conv2d],
+    masks: dict[str, torch.Tensor],
+    images: torch.Tensor,
+    rate_weight: float = 0.0,
+) -> Sensitivity:
     """Share each layer alone at each candidate width; measured once, then ``choose_bits`` may be
     asked for several budgets."""
     model.eval()
@@ -76,7 +82,9 @@ def choose_bits(table: Sensitivity, names: list[str], budget_bytes: int, fixed_b
                 saved = table.size[name, b] - table.size[name, nb]
                 options.append(((table.damage[name, nb] - table.damage[name, b]) / max(saved, 1e-9), name, nb, saved))
         if not options:
-            raise SqueezeNetError(f"no bit allocation fits {budget_bytes:,} bytes; prune more (--density)")
+            raise OptionError(
+                "size_budget", f"{budget_bytes:,} bytes: no bit allocation fits; prune more ({{density}})", "density"
+            )
         _, name, nb, saved = min(options)
         bits[name] = nb
         total -= saved

@@ -46,6 +46,4 @@ def parse_bits(default: int, spec: str | None, layer_names: list[str]) -> dict[s
             raise SqueezeNetError(f"bits spec names no layer: {key!r}")
         for n in matched:
             bits[n] = int(value)
-    if not 1 <= default <= 8:
-        raise SqueezeNetError(f"--bits lies in 1..8, got {default}")
     return bits

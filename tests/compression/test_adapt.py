@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli as run
 from PIL import Image
 
-from helpers import run_cli as run
-from squeezenet.compress.pipeline import CompressOptions, compress
+from squeezenet.compression.options import CompressOptions
+from squeezenet.compression.pipeline import compress
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats import sqz
 from squeezenet.formats.loaded import LoadedModel
@@ -19,53 +20,85 @@ from squeezenet.models import SqueezeNet, SqueezeNetConfig
 def setup(tmp_path):
     torch.manual_seed(0)
     model = SqueezeNet(SqueezeNetConfig(layout="v1_1", base_e=16, incr_e=16, num_classes=3))
-    base, _, _ = compress(LoadedModel(model.eval(), IMAGENET.__class__(crop=32, resize=36), "x", ["x", "y", "z"]),
-                          CompressOptions(bits=4), progress=False)  # fmt: skip
+    base = compress(
+        LoadedModel(model.eval(), IMAGENET.__class__(crop=32, resize=36), "x", ["x", "y", "z"]),
+        CompressOptions(bits=4),
+        progress=False,
+    ).data
     (tmp_path / "base.sqz").write_bytes(base)
     for k, name in enumerate(("ants", "bees")):
         (tmp_path / "data" / "train" / name).mkdir(parents=True)
         for i in range(8):
-            Image.new("RGB", (40, 36), (220, 30 + 9 * i, 20) if k == 0 else (20, 30 + 9 * i, 220)).save(tmp_path / "data" / "train" / name / f"{i}.png")
+            Image.new("RGB", (40, 36), (220, 30 + 9 * i, 20) if k == 0 else (20, 30 + 9 * i, 220)).save(
+                tmp_path / "data" / "train" / name / f"{i}.png"
+            )
     return tmp_path
 
 
 def test_adapt_keeps_indices_and_the_patch_round_trips_exactly(setup, capsys):
-    flags = ["--train-data", setup / "data", "--epochs", "1", "--batch-size", "4", "--quiet"]
+    flags = ["--data", setup / "data", "--epochs", "1", "--batch-size", "4", "--quiet"]
     for out in ("new.sqz", "again.sqz"):
         code, _, err = run(capsys, "adapt", "--weights", setup / "base.sqz", "--out", setup / out, *flags)
         assert code == 0, err
     base, new = (setup / "base.sqz").read_bytes(), (setup / "new.sqz").read_bytes()
     assert new == (setup / "again.sqz").read_bytes()  # deterministic
-    old_layers, new_layers = sqz.decode_coded(base)[3], sqz.decode_coded(new)[3]
+    old_layers, new_layers = sqz.decode(base).layers, sqz.decode(new).layers
     for a, b in zip(old_layers, new_layers):
         if a.name != "conv10":  # replaced: 3 classes -> ants, bees
-            assert np.array_equal(a.index, b.index) and np.array_equal(a.mask, b.mask) and not np.array_equal(a.codebook, b.codebook)
-    assert sqz.decode_coded(new)[2] == ["ants", "bees"]
+            assert (
+                np.array_equal(a.index, b.index)
+                and np.array_equal(a.mask, b.mask)
+                and not np.array_equal(a.codebook, b.codebook)
+            )
+    assert sqz.decode(new).classes == ["ants", "bees"]
 
-    code, out, err = run(capsys, "diff", setup / "base.sqz", setup / "new.sqz", "--out", setup / "u.sqzpatch")
+    code, out, err = run(
+        capsys, "diff", "--base", setup / "base.sqz", "--new", setup / "new.sqz", "--out", setup / "u.sqzpatch"
+    )
     assert code == 0, err
     patch = (setup / "u.sqzpatch").read_bytes()
     assert len(patch) < len(new) / 3  # index streams travel as references
-    code, _, err = run(capsys, "patch", setup / "base.sqz", setup / "u.sqzpatch", "--out", setup / "new2.sqz")
+    code, _, err = run(
+        capsys, "patch", "--base", setup / "base.sqz", "--patch", setup / "u.sqzpatch", "--out", setup / "new2.sqz"
+    )
     assert code == 0 and (setup / "new2.sqz").read_bytes() == new, err
 
 
 def test_patch_for_another_base_or_damaged_is_refused(setup, capsys):
     base = (setup / "base.sqz").read_bytes()
-    other, _, _ = compress(sqz_model(base), CompressOptions(bits=3), progress=False)
+    other = compress(sqz_model(base), CompressOptions(bits=3), progress=False).data
     patch = make_patch(base, other)
     assert apply_patch(base, patch) == other
     with pytest.raises(SqueezeNetError, match="another base model"):
         apply_patch(other, patch)
     (setup / "u.sqzpatch").write_bytes(patch)
-    code, _, err = run(capsys, "patch", setup / "new-base-missing.sqz", setup / "u.sqzpatch", "--out", setup / "x.sqz")
+    code, _, err = run(
+        capsys,
+        "patch",
+        "--base",
+        setup / "new-base-missing.sqz",
+        "--patch",
+        setup / "u.sqzpatch",
+        "--out",
+        setup / "x.sqz",
+    )
     assert code == 2 and "no such file" in err
     (setup / "other.sqz").write_bytes(other)
-    code, _, err = run(capsys, "patch", setup / "other.sqz", setup / "u.sqzpatch", "--out", setup / "x.sqz")
-    assert code == 2 and "another base model" in err and len(err.strip().splitlines()) == 1 and not (setup / "x.sqz").exists()
+    code, _, err = run(
+        capsys, "patch", "--base", setup / "other.sqz", "--patch", setup / "u.sqzpatch", "--out", setup / "x.sqz"
+    )
+    assert (
+        code == 2
+        and "another base model" in err
+        and len(err.strip().splitlines()) == 1
+        and not (setup / "x.sqz").exists()
+    )
     rng = np.random.default_rng(0)
     damaged = [patch[:n] for n in (0, 10, len(patch) // 2, len(patch) - 1)]
-    damaged += [bytes(b ^ (1 << int(rng.integers(8))) if i == j else b for i, b in enumerate(patch)) for j in rng.integers(0, len(patch), 40)]
+    damaged += [
+        bytes(b ^ (1 << int(rng.integers(8))) if i == j else b for i, b in enumerate(patch))
+        for j in rng.integers(0, len(patch), 40)
+    ]
     damaged += [b"PK\x03\x04" + bytes(100), sqz.seal(b"x" * 100)]
     for bad in damaged:
         with pytest.raises(SqueezeNetError):
@@ -73,7 +106,7 @@ def test_patch_for_another_base_or_damaged_is_refused(setup, capsys):
 
 
 def sqz_model(data: bytes) -> LoadedModel:
-    config, preprocess, classes, state = sqz.decode_sqz(data)
-    model = SqueezeNet(config)
-    model.load_state_dict(state)
-    return LoadedModel(model.eval(), preprocess, "sqz", classes)
+    contents = sqz.decode(data)
+    model = SqueezeNet(contents.config)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in contents.state().items()})
+    return LoadedModel(model.eval(), contents.preprocess, "sqz", contents.classes)

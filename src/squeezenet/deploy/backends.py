@@ -1,0 +1,254 @@
+"""Every inference backend, once: one record each, and everything else derived from the table.
+
+A backend builds a graph from a loaded model (``build``), runs it (``run``: a batch of
+preprocessed float images to logits), and, when it has a file to ship (``suffix``), writes and
+reads that file. eval, predict, bench, ``export`` and ``export --format auto`` choose among these
+records by name; the CLI's choices are the names. The heavy runtimes are imported inside the
+functions, only when a backend is used, so reading the table costs nothing.
+
+To add a backend: a record here (and its functions beside it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SqueezeNetError
+from .metadata import META_BACKEND, Runner
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
+
+    from ..formats.loaded import LoadedModel
+
+
+@dataclass
+class BuildInputs:
+    """What a backend builds from: the model, preprocessed calibration images (int8), the device,
+    and the model's ONNX export, made on first use and shared by every backend that needs it."""
+
+    loaded: LoadedModel
+    calib: torch.Tensor | None = None
+    device: Any = None  # torch.device; the CPU when None
+    onnx_proto: onnx.ModelProto | None = field(default=None, repr=False)
+
+    def proto(self) -> onnx.ModelProto:
+        if self.onnx_proto is None:
+            from .onnx_export import to_onnx
+
+            self.onnx_proto = to_onnx(self.loaded)
+        return self.onnx_proto
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    family: str  # the runtime: torch, onnxruntime, openvino
+    format: str | None  # the ``export --format`` that writes it; None: runs only
+    int8: bool  # calibrated on images
+    suffix: str | None  # the file written; None: nothing to ship
+    help: str
+    build: Callable[[BuildInputs], Any]
+    run: Callable[[Any], Runner]
+    write: Callable[[Any, Path], int] | None = None  # bytes written
+    read: Callable[[Path], Any] | None = None
+    metadata: Callable[[Any], dict[str, str]] | None = None  # what a graph carries (config, preprocessing, classes)
+
+
+# --- torch ------------------------------------------------------------------------------------
+def _torch_module(inputs: BuildInputs) -> torch.nn.Module:
+    return inputs.loaded.model.eval().to(inputs.device or "cpu")
+
+
+def _torch_compiled(inputs: BuildInputs) -> Any:
+    import torch
+
+    return torch.compile(_torch_module(inputs))
+
+
+def torch_runner(module: Any) -> Runner:
+    import torch
+
+    device = next(p.device for p in (module._orig_mod if hasattr(module, "_orig_mod") else module).parameters())
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return module(x.to(device)).cpu()
+
+    return run
+
+
+# --- ONNX Runtime -----------------------------------------------------------------------------
+def _tag_onnx(proto: onnx.ModelProto, backend: str) -> bytes:
+    import onnx
+
+    props = {p.key: p.value for p in proto.metadata_props}
+    onnx.helper.set_model_props(proto, {**props, META_BACKEND: backend})
+    return proto.SerializeToString()
+
+
+def _ort_fp32(inputs: BuildInputs) -> bytes:
+    import onnx
+
+    proto = onnx.ModelProto()
+    proto.CopyFrom(inputs.proto())
+    return _tag_onnx(proto, "onnxruntime")
+
+
+def _ort_int8(inputs: BuildInputs) -> bytes:
+    import onnx
+
+    from .quantize import quantize_int8
+
+    return _tag_onnx(onnx.load_from_string(quantize_int8(inputs.proto(), inputs.calib)), "onnxruntime-int8")
+
+
+def _ort_run(graph: bytes) -> Runner:
+    from .ort import ort_session, session_runner
+
+    return session_runner(ort_session(graph))
+
+
+def _onnx_metadata(graph: bytes) -> dict[str, str]:
+    import onnx
+
+    return {p.key: p.value for p in onnx.load_model_from_string(graph).metadata_props}
+
+
+def _write_bytes(graph: bytes, out: Path) -> int:
+    from ..utils.atomic import write_bytes
+
+    write_bytes(out, graph)
+    return len(graph)
+
+
+# --- OpenVINO ---------------------------------------------------------------------------------
+def _ov_fp32(inputs: BuildInputs) -> Any:
+    from .openvino import from_onnx, tag
+
+    return tag(from_onnx(inputs.proto()), "openvino")
+
+
+def _ov_int8(inputs: BuildInputs) -> Any:
+    from ..utils.device import has_amx
+    from .onnx_export import to_onnx
+    from .openvino import from_onnx, quantize_nncf, tag
+
+    # the fused-expand graph where AMX runs it faster (deploy/fuse.py: measured per ISA)
+    proto = to_onnx(inputs.loaded, fuse=True) if has_amx() else inputs.proto()
+    return tag(quantize_nncf(from_onnx(proto), inputs.calib), "openvino-int8")
+
+
+def _ov_run(precision: str | None) -> Callable[[Any], Runner]:
+    def run(model: Any) -> Runner:
+        from .openvino import ov_runner
+
+        return ov_runner(model, precision)
+
+    return run
+
+
+def _ov_write(model: Any, out: Path) -> int:
+    from .openvino import save_ir
+
+    return save_ir(model, out)
+
+
+def _ov_read(path: Path) -> Any:
+    from .openvino import read_ir
+
+    return read_ir(path)
+
+
+def _ov_metadata(model: Any) -> dict[str, str]:
+    from .openvino import metadata
+
+    return metadata(model)
+
+
+TABLE = (
+    Backend("torch", "torch", None, False, None, "PyTorch eager, fp32", _torch_module, torch_runner),
+    Backend(
+        "torch-compile", "torch", None, False, None, "torch.compile (Inductor), fp32", _torch_compiled, torch_runner
+    ),
+    Backend(
+        "onnxruntime",
+        "onnxruntime",
+        "onnx",
+        False,
+        ".onnx",
+        "ONNX Runtime, fp32",
+        _ort_fp32,
+        _ort_run,
+        _write_bytes,
+        Path.read_bytes,
+        _onnx_metadata,
+    ),
+    Backend(
+        "onnxruntime-int8",
+        "onnxruntime",
+        "onnx",
+        True,
+        ".onnx",
+        "ONNX Runtime, static int8 (QDQ, per-channel weights)",
+        _ort_int8,
+        _ort_run,
+        _write_bytes,
+        Path.read_bytes,
+        _onnx_metadata,
+    ),
+    # fp32 pinned to f32: left alone, the plugin runs bf16 where the CPU has it
+    Backend(
+        "openvino",
+        "openvino",
+        "openvino",
+        False,
+        ".xml",
+        "OpenVINO CPU plugin, fp32",
+        _ov_fp32,
+        _ov_run("f32"),
+        _ov_write,
+        _ov_read,
+        _ov_metadata,
+    ),
+    # int8 leaves the float layers around the int8 convolutions to the plugin (bf16 where native)
+    Backend(
+        "openvino-int8",
+        "openvino",
+        "openvino",
+        True,
+        ".xml",
+        "OpenVINO, int8 by NNCF",
+        _ov_int8,
+        _ov_run(None),
+        _ov_write,
+        _ov_read,
+        _ov_metadata,
+    ),
+)
+BACKENDS: dict[str, Backend] = {b.name: b for b in TABLE}
+ENGINES = tuple(b.name for b in TABLE if b.suffix)  # those with a file to ship
+FORMATS = tuple(dict.fromkeys(b.format for b in TABLE if b.format))  # export formats, table order
+
+
+def backend(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise SqueezeNetError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def for_format(format: str, int8: bool) -> Backend:
+    """The backend ``export --format FORMAT [--int8]`` writes."""
+    found = [b for b in TABLE if b.format == format and b.int8 == int8]
+    if not found:
+        raise SqueezeNetError(f"unknown export format {format!r}; choose from {', '.join(FORMATS)}")
+    return found[0]
+
+
+def for_suffix(suffix: str) -> list[Backend]:
+    """The backends whose files end in ``suffix`` (the file's metadata says which wrote it)."""
+    return [b for b in TABLE if b.suffix == suffix.lower()]

@@ -1,0 +1,40 @@
+"""The options of ``export`` as data, checked in one place (no heavy imports: the CLI checks them first)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import OptionError
+from .backends import FORMATS
+
+AUTO = "auto"  # measure every engine here, write the fastest within the accuracy budget
+EXPORT_FORMATS = (*FORMATS, AUTO)
+MAX_DISAGREEMENT = 5.0  # % of held-out images whose top-1 may differ from fp32 PyTorch's
+# the footprint planner's precisions; sqz: the weights as a real .sqz file, activations int8
+BYTES_PER_VALUE = {"fp32": 4, "fp16": 2, "int8": 1}
+PRECISIONS = (*BYTES_PER_VALUE, "sqz")
+
+
+@dataclass
+class ExportOptions:
+    format: str = "onnx"
+    int8: bool = False  # static int8, calibrated on calib_data
+    calib_data: str | Path | None = None  # unlabelled images (auto: also its accuracy check)
+    batch_size: int = 1  # auto: the batch size to be fastest at
+    max_disagreement: float = MAX_DISAGREEMENT  # auto: % of held-out images whose top-1 may change
+
+    def check(self) -> None:
+        if self.format not in EXPORT_FORMATS:
+            raise OptionError("format", f"must be one of {', '.join(EXPORT_FORMATS)}, got {self.format!r}")
+        if self.format == AUTO and self.int8:
+            raise OptionError(
+                "int8", "is tried by {format} auto itself (with {calib_data}): leave it out", "format", "calib_data"
+            )
+        if self.int8 and self.calib_data is None:
+            raise OptionError("int8", "calibrates on images: it needs {calib_data} (unlabelled images)", "calib_data")
+        if self.batch_size < 1:
+            raise OptionError("batch_size", f"must be at least 1, got {self.batch_size}")
+        if not (math.isfinite(self.max_disagreement) and 0 <= self.max_disagreement <= 100):
+            raise OptionError("max_disagreement", f"is a percentage (0-100), got {self.max_disagreement}")
