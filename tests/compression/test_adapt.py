@@ -110,3 +110,30 @@ def sqz_model(data: bytes) -> LoadedModel:
     model = SqueezeNet(contents.config)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in contents.state().items()})
     return LoadedModel(model.eval(), contents.preprocess, "sqz", contents.classes)
+
+
+def test_adapt_beats_the_base_on_held_out_photos_after_the_camera_changed(shared, imagenet_weights, tmp_path):
+    """A fleet fine-tuned on ants/bees photos, compressed; then its cameras turn grayscale. Adapting the
+    codebooks and biases (indices frozen, the head kept) on the new photos must score the held-out
+    share of them better than the deployed model does."""
+    from PIL import ImageOps
+
+    from squeezenet.compression.adapt import adapt
+    from squeezenet.compression.options import AdaptOptions
+    from squeezenet.formats.weights import load_model
+    from squeezenet.train.config import TrainConfig
+    from squeezenet.train.loop import train
+
+    photos = shared / "hymenoptera"
+    train(TrainConfig(data=str(photos), weights=str(imagenet_weights), out=str(tmp_path / "run"), input_size=128,
+                      epochs=4, quiet=True, workers=0))  # fmt: skip
+    for path in (photos / "train").rglob("*.jpg"):
+        gray = tmp_path / "gray" / "train" / path.parent.name / path.name
+        gray.parent.mkdir(parents=True, exist_ok=True)
+        image = Image.open(path).convert("RGB")
+        image.thumbnail((160, 160))
+        ImageOps.grayscale(image).convert("RGB").save(gray)
+    base = compress(load_model(tmp_path / "run" / "model.safetensors"), CompressOptions(bits=6), progress=False).data
+    _, report = adapt(base, str(tmp_path / "gray"), AdaptOptions(epochs=2, codebook_lr=1.0), progress=False)
+    assert not report.head_replaced and report.held_out_images > 40
+    assert report.held_out_top1 >= report.base_held_out_top1 + 8, (report.base_held_out_top1, report.held_out_top1)

@@ -160,8 +160,14 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     data, report = adapt(_read(args.weights, ".sqz model"), args.data, options, progress=not args.quiet)
     write_sqz(args.out, data)
     head = f"conv10 replaced for {len(report.classes)} classes" if report.head_replaced else "conv10 adapted"
-    emit(report.to_dict()) if args.json else print(
-        f"wrote {args.out}: {len(data):,} bytes ({head}; indices and masks unchanged)"
+    base = "the base with its new head trained alone" if report.head_replaced else "the base"
+    if args.json:
+        emit(report.to_dict())
+        return 0
+    print(f"wrote {args.out}: {len(data):,} bytes ({head}; indices and masks unchanged)")
+    print(
+        f"held-out top-1 {report.held_out_top1:.2f}% on {report.held_out_images} images ({base}: "
+        f"{report.base_held_out_top1:.2f}%)"
     )
     return 0
 

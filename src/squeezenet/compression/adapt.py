@@ -28,7 +28,7 @@ from .cluster import nearest_assignment, share_weights
 from .coding import code_model
 from .layers import named_convs
 from .options import AdaptOptions
-from .retrain import labelled_batches, retrain
+from .retrain import held_out_top1, labelled_batches, retrain
 
 HEAD = "conv10"
 
@@ -40,6 +40,9 @@ class AdaptReport:
     classes: list[str]
     steps: int
     sizes: sqz.SqzSizes
+    held_out_images: int
+    held_out_top1: float  # the adapted model
+    base_held_out_top1: float  # the base model (with the replaced head trained alone, when replaced)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -78,6 +81,8 @@ def adapt(base_data: bytes, train_data: str, options: AdaptOptions, progress: bo
         train_data, options.batch_size, options.seed, LoadedModel(model, preprocess, "sqz", folder_classes)
     )
     epoch_steps = math.ceil(n / min(options.batch_size, n))
+    evaluate = lambda: held_out_top1([model], train_data, options.seed, preprocess)[0][0]  # noqa: E731
+    base_top1 = None if replaced else evaluate()
     if replaced:  # a new head learns on the frozen features first (a linear probe), then is shared at the old width
         codebooks = [p for s in shared.values() for p in s.parameters()] + [c.bias for c in convs.values()]
         for p in codebooks:
@@ -95,6 +100,7 @@ def adapt(base_data: bytes, train_data: str, options: AdaptOptions, progress: bo
         )
         for p in codebooks:
             p.requires_grad_(True)
+        base_top1 = evaluate()
         head, mask = convs[HEAD], torch.ones_like(convs[HEAD].weight, dtype=torch.bool)
         shared[HEAD] = share_weights(
             head, *nearest_assignment(head.weight, by_name[HEAD].bits, mask, options.rate_weight), mask
@@ -114,4 +120,7 @@ def adapt(base_data: bytes, train_data: str, options: AdaptOptions, progress: bo
     layers = [(layer.name, layer.bits, layer.gap_bits) for layer in contents.layers]
     coded = code_model(model, shared, layers, preprocess, folder_classes)
     steps = (options.epochs + (options.head_epochs if replaced else 0)) * epoch_steps
-    return coded.data, AdaptReport(len(coded.data), replaced, folder_classes, steps, coded.sizes)
+    (top1,), images = held_out_top1([model], train_data, options.seed, preprocess)
+    return coded.data, AdaptReport(
+        len(coded.data), replaced, folder_classes, steps, coded.sizes, images, top1, base_top1
+    )

@@ -15,9 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from ..utils.progress import progress_off
+from ..utils.progress import progress as progress_bar
 from .cluster import nearest_assignment
 
 DAMPING = 0.01  # of the mean diagonal of H, as in GPTQ: keeps H^-1 well conditioned
@@ -95,7 +94,7 @@ def compensated_assignment(
     is shared (their activations are carried block to block), so it also absorbs their errors."""
     assignment = {}
     x = images
-    bar = tqdm(total=len(convs), desc="compensate", unit="layer", disable=progress_off(not progress), leave=False)
+    bar = progress_bar(len(convs), "compensate", "layer", quiet=not progress)
     for block in blocks:
         inside = {id(m) for m in block.modules()}
         names = [name for name, conv in convs.items() if id(conv) in inside]

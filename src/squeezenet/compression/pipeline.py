@@ -30,9 +30,18 @@ from .density import parse_bits, parse_density
 from .layers import forward_blocks, named_convs
 from .options import CompressOptions
 from .prune import apply_pruning, density_schedule, remove_pruning
-from .retrain import frozen_copy, labelled_batches, retrain, unlabelled_batches
+from .retrain import frozen_copy, held_out_top1, labelled_batches, retrain, unlabelled_batches
 
 BUDGET_ATTEMPTS = 6
+
+
+@dataclass
+class HeldOut:
+    """Top-1 on the labelled data's held-out images, of the model before and after compression."""
+
+    images: int
+    top1_before: float
+    top1_after: float
 
 
 @dataclass
@@ -54,6 +63,7 @@ class CompressReport:
     retrain_steps: int = 0
     finetune_steps: int = 0
     size_budget_attempts: int = 1
+    held_out: HeldOut | None = None  # with labelled data: the images it holds out, before and after
 
     @property
     def fp32_bytes(self) -> int:
@@ -166,6 +176,9 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         finetune_steps=retraining.finetune_steps if retraining else 0,
         size_budget_attempts=attempt + 1,
     )
+    if options.data is not None:
+        (before, after), images = held_out_top1([loaded.model, coded], options.data, options.seed, loaded.preprocess)
+        report.held_out = HeldOut(images, before, after)
     return Compressed(result.data, report, LoadedModel(coded, loaded.preprocess, "sqz", loaded.classes))
 
 
@@ -293,4 +306,7 @@ def format_report(report: CompressReport) -> str:
         "bytes (the floor for any coder that codes them independently)"
     )
     lines.append(f"compressed in {report.compress_seconds:.1f} s, decoded in {report.decode_seconds:.2f} s")
+    if report.held_out:
+        h = report.held_out
+        lines.append(f"held-out top-1 {h.top1_before:.2f}% before, {h.top1_after:.2f}% after, on {h.images} images")
     return "\n".join(lines)

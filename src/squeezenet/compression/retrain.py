@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..data.images import read_unlabelled
 from ..data.sources import build_source, mix_seed
@@ -24,7 +23,8 @@ from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
 from ..train.step import LossFn, StepOptions, Stepper
-from ..utils.progress import progress_off
+from ..utils.metrics import Accuracy
+from ..utils.progress import track
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]
 
@@ -85,6 +85,22 @@ def labelled_batches(data: str, batch_size: int, seed: int, loaded: LoadedModel)
     return generate(), source.train_size
 
 
+@torch.no_grad()
+def held_out_top1(
+    models: list[torch.nn.Module], data: str, seed: int, preprocess: Preprocess
+) -> tuple[list[float], int]:
+    """Top-1 (%) of each model on the images ``data`` holds out (its val/, Fashion-MNIST's test
+    set, or the share of train/ a run with ``seed`` holds out), and how many there are."""
+    source = build_source(data, workers=0, base=preprocess, seed=seed,
+                          input_size=None if data == "fashion-mnist" else preprocess.crop)  # fmt: skip
+    metrics = [Accuracy() for _ in models]
+    for batch in source.val_batches(256, 0, 1):
+        if len(batch.targets):
+            for model, metric in zip(models, metrics):
+                metric.update(model.eval()(batch.images), batch.targets)
+    return [m.top1_percent for m in metrics], metrics[0].count
+
+
 def distillation(teacher: torch.nn.Module | None, temperature: float = 2.0) -> LossFn:
     """Cross-entropy on labels where a batch has them, KL to the teacher at ``temperature``
     where there is one; the mean of the two when both."""
@@ -122,7 +138,7 @@ def retrain(
         net.to(device, memory_format=torch.channels_last)
     stepper = Stepper(model, StepOptions(lr=lr, total_steps=steps, seed=seed), device, distillation(teacher))
     model.train()
-    for step in tqdm(range(steps), desc=desc, unit="step", disable=progress_off(not progress), leave=False):
+    for step in track(range(steps), steps, desc, quiet=not progress):
         images, targets = next(batches)
         stepper(images, targets, step)
     for net in nets:  # back to what every later stage (coding, export) expects

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
+OPSET = 18
+INPUT_NAME, OUTPUT_NAME = "input", "logits"  # N x C x H x W preprocessed float32 -> N x classes
 Runner = Callable[["torch.Tensor"], "torch.Tensor"]  # a preprocessed float batch -> logits
 META_CONFIG, META_PREPROCESS, META_CLASSES = "squeezenet_config", "preprocess", "classes"
 META_BACKEND = "squeezenet_backend"

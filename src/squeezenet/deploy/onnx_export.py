@@ -16,11 +16,9 @@ import torch
 
 from ..formats.loaded import LoadedModel
 from .fuse import fuse_expands
-from .metadata import META_CLASSES, META_CONFIG, META_PREPROCESS
+from .metadata import INPUT_NAME, META_CLASSES, META_CONFIG, META_PREPROCESS, OPSET, OUTPUT_NAME
 
-OPSET = 18
 MAX_LOGIT_DIFF = 1e-3
-INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 
 def example_input(loaded: LoadedModel, batch: int = 1, seed: int = 0) -> torch.Tensor:

@@ -7,10 +7,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ..utils.metrics import Accuracy
-from ..utils.progress import progress_off
+from ..utils.progress import track
 
 
 @dataclass
@@ -39,7 +38,7 @@ def evaluate(
     if isinstance(model, nn.Module):
         model.eval()
     metric, skipped = Accuracy(), 0
-    for batch in tqdm(batches, desc="eval", unit="batch", total=total, disable=progress_off(not progress), leave=False):
+    for batch in track(batches, total, "eval", "batch", quiet=not progress):
         images, targets = batch[0], batch[1]
         skipped += batch[2] if len(batch) > 2 else 0
         if not len(images):

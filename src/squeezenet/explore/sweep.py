@@ -12,14 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from ..data.sources import TrainSource, build_source
 from ..models.squeezenet import SqueezeNet
 from ..models.summary import summarize
 from ..train.config import TrainConfig
 from ..train.loop import model_config_for, train
-from ..utils.progress import progress_off
+from ..utils.progress import progress
 from .results import append_row, read_rows, row_key
 
 
@@ -42,7 +40,7 @@ def run_sweep(
     mine = [job for i, job in enumerate(jobs) if i % shard[1] == shard[0]]
     resolved = base.resolved()
     source = build_source(resolved.data, resolved.data_dir, resolved.input_size, 0, resolved.download)
-    bar = tqdm(total=len(mine), desc="sweep", unit="point", disable=progress_off(quiet), dynamic_ncols=True)
+    bar = progress(len(mine), "sweep", "point", quiet=quiet)
     rows = []
     for point, seed in mine:
         cfg = TrainConfig(

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from ..data.sources import TrainSource, build_source
 from ..data.split import SPLIT_FILE
@@ -31,7 +30,7 @@ from ..models.registry import arch_config
 from ..models.squeezenet import SqueezeNet
 from ..utils.device import autocast_dtype, pick_device
 from ..utils.metrics import Accuracy
-from ..utils.progress import progress_off
+from ..utils.progress import progress
 from ..version import __version__
 from ..zoo import load_pretrained
 from . import distributed as D
@@ -296,13 +295,8 @@ def _train_epoch(run: _Run, epoch: int, start_step: int, steps_before: int) -> i
     (fewer when ``max_steps`` stops the process as if killed)."""
     cfg, ctx, totals = run.cfg, run.ctx, run.totals
     run.model.train()
-    bar = tqdm(
-        total=run.steps_per_epoch,
-        initial=start_step,
-        desc=f"epoch {epoch + 1}/{cfg.epochs}",
-        unit="step",
-        disable=progress_off(cfg.quiet or not ctx.is_main),
-        dynamic_ncols=True,
+    bar = progress(
+        run.steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", quiet=cfg.quiet or not ctx.is_main, initial=start_step
     )
     epoch_start, taken = time.perf_counter(), 0
     batches = run.source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed)
