@@ -11,7 +11,7 @@ setup: $(STAMP) fashion-mnist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
 # Fashion-MNIST comes from Debian's package; skipped (with a note) where apt is not usable.

@@ -21,6 +21,7 @@ LAYERS = [
     {"compression"},
     {"deploy"},
     {"evaluation"},
+    {"ota"},
     {"speed"},
     {"explore"},
     {"demo"},

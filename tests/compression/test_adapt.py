@@ -125,8 +125,17 @@ def test_adapt_beats_the_base_on_held_out_photos_after_the_camera_changed(shared
     from squeezenet.train.loop import train
 
     photos = shared / "hymenoptera"
-    train(TrainConfig(data=str(photos), weights=str(imagenet_weights), out=str(tmp_path / "run"), input_size=128,
-                      epochs=4, quiet=True, workers=0))  # fmt: skip
+    train(
+        TrainConfig(
+            data=str(photos),
+            weights=str(imagenet_weights),
+            out=str(tmp_path / "run"),
+            input_size=128,
+            epochs=4,
+            quiet=True,
+            workers=0,
+        )
+    )
     for path in (photos / "train").rglob("*.jpg"):
         gray = tmp_path / "gray" / "train" / path.parent.name / path.name
         gray.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import OptionError, SqueezeNetError
 from ..version import __version__
-from . import compress, deploy, evaluate, models, train
+from . import compress, deploy, evaluate, models, ota, train
 from .args import HelpFormatter, Parser, flag
 
 COMMANDS = (
@@ -30,8 +30,30 @@ COMMANDS = (
     compress.add_adapt,
     compress.add_diff,
     compress.add_patch,
+    ota.add_keys,
+    ota.add_publish,
+    ota.add_update,
     models.add_convert,
 )
+
+
+# The extra that brings a missing library; commands whose whole job is one extra's name it.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("torch", "torchvision", "safetensors", "google", "matplotlib"), "train"),
+    **dict.fromkeys(("onnx", "onnxruntime", "onnxscript", "openvino", "nncf"), "deploy"),
+    **dict.fromkeys(("tuf", "urllib3"), "device"),
+    **dict.fromkeys(("securesystemslib", "cryptography"), "publish"),
+}
+EXTRA_OF_COMMAND = {"update": "device", "keys": "publish", "publish": "publish"}
+
+
+def missing_extra(command: str, module: str) -> str | None:
+    """The one line for a command that needs a library this installation lacks."""
+    top = module.split(".")[0]
+    if top not in EXTRA_OF_MODULE:
+        return None
+    extra = EXTRA_OF_COMMAND.get(command, EXTRA_OF_MODULE[top])
+    return f"squeezenet {command} needs {top}, which is not installed: pip install 'squeezenet[{extra}]'"
 
 
 def build_parser() -> Parser:
@@ -59,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("squeezenet: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the CLI promises one line, never a traceback
+        missing = isinstance(exc, ModuleNotFoundError) and missing_extra(args.command, exc.name or "")
+        if missing:
+            print(f"squeezenet: error: {missing}", file=sys.stderr)
+            return 2
         if os.environ.get("SQUEEZENET_DEBUG"):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

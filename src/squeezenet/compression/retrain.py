@@ -91,8 +91,9 @@ def held_out_top1(
 ) -> tuple[list[float], int]:
     """Top-1 (%) of each model on the images ``data`` holds out (its val/, Fashion-MNIST's test
     set, or the share of train/ a run with ``seed`` holds out), and how many there are."""
-    source = build_source(data, workers=0, base=preprocess, seed=seed,
-                          input_size=None if data == "fashion-mnist" else preprocess.crop)  # fmt: skip
+    source = build_source(
+        data, workers=0, base=preprocess, seed=seed, input_size=None if data == "fashion-mnist" else preprocess.crop
+    )
     metrics = [Accuracy() for _ in models]
     for batch in source.val_batches(256, 0, 1):
         if len(batch.targets):

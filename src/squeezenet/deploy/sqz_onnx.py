@@ -38,8 +38,16 @@ class _Graph:
             self.weights.append(numpy_helper.from_array(self.state[key].astype(np.float32), key))
         kernel = self.state[weight].shape[2]
         out = self.name(prefix)
-        self.nodes.append(helper.make_node("Conv", [x, weight, bias], [out], kernel_shape=[kernel, kernel],
-                                           pads=[padding] * 4, strides=[stride, stride]))  # fmt: skip
+        self.nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, weight, bias],
+                [out],
+                kernel_shape=[kernel, kernel],
+                pads=[padding] * 4,
+                strides=[stride, stride],
+            )
+        )
         return out
 
     def op(self, kind: str, *inputs: str, **attributes: object) -> str:

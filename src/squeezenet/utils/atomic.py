@@ -1,10 +1,12 @@
 """Write files so that a crash or a kill never leaves a half-written result behind.
 
-The temporary file sits beside its destination as ``.NAME.PID.RANDOM.tmp`` and is renamed into
-place once complete. A process killed with SIGKILL cannot delete its temporary file, so the next
-write to the same destination removes those whose writer is no longer running. The finished
-file gets the permissions an ordinary write would give it (``0666`` less the umask, or the
-mode of the file it replaces), not ``mkstemp``'s private ``0600``.
+The temporary file sits beside its destination as ``.NAME.PID.RANDOM.tmp``, is fsynced, renamed
+into place once complete, and the folder is fsynced after the rename: after a power loss the
+destination holds the old bytes or the new ones, and the rename itself is on disk. A process
+killed with SIGKILL cannot delete its temporary file, so the next write to the same destination
+removes those whose writer is no longer running. The finished file gets the permissions an
+ordinary write would give it (``0666`` less the umask, or the mode of the file it replaces), not
+``mkstemp``'s private ``0600``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ def _ordinary_mode(dest: Path) -> int:
         return 0o666 & ~umask
 
 
+def fsync_directory(path: Path) -> None:
+    """Make a rename inside ``path`` durable (the folder's entry, not only the file's bytes)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success fsync it and rename it into place."""
@@ -58,6 +69,7 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.chmod(tmp_path, _ordinary_mode(dest))
         os.replace(tmp_path, dest)
+        fsync_directory(dest.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
 

@@ -1,0 +1,140 @@
+"""Over-the-air updates: ``keys`` (signing keys), ``publish`` (a TUF repository of releases) and
+``update`` (the device side: provision, install, confirm)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import OptionError
+from .args import add_json, emit, existing_dir, existing_file
+
+STALE_EXIT = 3  # the metadata expired: nothing installed, the current model serves
+
+
+def add_keys(sub: Any) -> None:
+    p = sub.add_parser("keys", help="make the ed25519 signing keys of a model repository")
+    p.add_argument("action", choices=["init"], help="init: a new key set (never overwrites one)")
+    p.add_argument("directory", help="the key folder (keep it private: the root keys offline)")
+    p.add_argument("--root-keys", type=int, default=1, help="root keys to make")
+    p.add_argument("--root-threshold", type=int, default=1, help="how many root keys must sign a root")
+    p.set_defaults(func=cmd_keys)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from ..ota.keys import init_keys
+
+    for path in init_keys(args.directory, args.root_keys, args.root_threshold):
+        print(f"wrote {path}")
+    return 0
+
+
+def add_publish(sub: Any) -> None:
+    p = sub.add_parser("publish", help="release a .sqz model into a TUF repository (signed, with patches)")
+    p.add_argument("--repo", required=True, help="the repository folder (served as static files)")
+    p.add_argument("--keys", required=True, type=existing_dir, help="the key folder of squeezenet keys init")
+    p.add_argument("--model", help="the model's name: its delegated role and target folder")
+    p.add_argument("--weights", type=existing_file, help="the release: a .sqz file")
+    p.add_argument("--release", type=int, help="release number (default: one above the last; never lower)")
+    p.add_argument("--probe-count", type=int, default=16, help="inputs in the release's probe set")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="only re-sign the timestamp (and a snapshot about to expire): run it from cron",
+    )
+    add_json(p, "the result")
+    p.set_defaults(func=cmd_publish)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    if not args.refresh and not (args.model and args.weights):
+        raise OptionError(
+            "model", "and {weights} name the release to publish (or pass {refresh})", "weights", "refresh"
+        )
+    if args.probe_count < 1:
+        raise OptionError("probe_count", f"must be at least 1, got {args.probe_count}")
+    from ..ota.keys import KeyStore
+    from ..ota.publish import Repository
+
+    repo, keys = Repository(args.repo), KeyStore(args.keys)
+    if args.refresh:
+        if not repo.exists():
+            raise OptionError("repo", f"{args.repo} holds no repository to refresh")
+        versions = repo.refresh(keys)
+        emit(versions) if args.json else print(
+            f"refreshed {args.repo}: timestamp {versions['timestamp']}, snapshot {versions['snapshot']}"
+        )
+        return 0
+    published = repo.publish(keys, args.model, Path(args.weights).read_bytes(), args.release, args.probe_count)
+    if args.json:
+        emit(vars(published))
+        return 0
+    patches = ", ".join(f"from {b}: {n:,} bytes" for b, n in published.patches.items()) or "none"
+    print(f"published {args.model} release {published.release}: {published.full_bytes:,} bytes; patches {patches}")
+    return 0
+
+
+def add_update(sub: Any) -> None:
+    p = sub.add_parser("update", help="the device: install the newest release it can run, verified, into A/B slots")
+    p.add_argument("--state", required=True, help="the device's state folder")
+    p.add_argument("--repo", help="the repository's URL (its metadata/ and targets/ below it)")
+    p.add_argument("--model", help="the model this device runs")
+    p.add_argument("--deadline", type=float, default=60.0, help="seconds each download may take in all")
+    p.add_argument("--init", action="store_true", help="provision: --root ROOT.json and --weights BASE.sqz")
+    p.add_argument("--root", type=existing_file, help="--init: the root metadata the device ships with")
+    p.add_argument("--weights", type=existing_file, help="--init: the model the device ships with")
+    p.add_argument("--release", type=int, default=0, help="--init: the release the shipped model is")
+    p.add_argument("--fix-classes", action="store_true", help="--init: accept only releases with the shipped classes")
+    p.add_argument("--confirm", action="store_true", help="run the probe set of the release on trial: commit or revert")
+    p.add_argument("--status", action="store_true", help="print the active model and state")
+    add_json(p, "the result")
+    p.set_defaults(func=cmd_update)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    if args.deadline <= 0:
+        raise OptionError("deadline", f"must be positive, got {args.deadline}")
+    if args.init and not (args.root and args.weights):
+        raise OptionError("init", "provisions a device: it needs {root} and {weights}", "root", "weights")
+    if not (args.init or args.confirm or args.status) and not (args.repo and args.model):
+        raise OptionError("repo", "and {model} say where updates come from", "model")
+    from ..ota.device import Device, StaleMetadata
+
+    device = Device(args.state)
+    if args.init:
+        state = device.provision(args.root, Path(args.weights).read_bytes(), args.release, args.fix_classes)
+        print(f"provisioned {args.state}: release {state.release} in slot {state.active}")
+        return 0
+    if args.status:
+        state = device.read_state()
+        info = {
+            "active": str(device.active_model(state)),
+            "release": state.release,
+            "trial": state.trial,
+            "bad": state.bad,
+            "model": state.model,
+        }
+        emit(info) if args.json else print(
+            f"{info['active']}: release {state.release}" + (" (on trial)" if state.trial else "")
+        )
+        return 0
+    try:
+        result = device.confirm() if args.confirm else device.update(args.repo, args.model, args.deadline)
+    except StaleMetadata as exc:
+        print(f"squeezenet: {exc}", file=sys.stderr)
+        return STALE_EXIT
+    if args.json:
+        emit(result.to_dict())
+    else:
+        what = {
+            "installed": f"installed release {result.release} by {result.via}",
+            "current": f"release {result.release} is the newest this device can run",
+            "confirmed": f"release {result.release} confirmed",
+            "reverted": "reverted",
+            "nothing-to-confirm": f"release {result.release}: nothing on trial",
+        }[result.status]
+        fetched = f"; {result.bytes_fetched:,} bytes fetched in {result.seconds:.1f} s" if result.bytes_fetched else ""
+        print(f"{what}{fetched}" + (f" ({result.message})" if result.message else ""))
+    return 0 if result.status != "reverted" else 1
