@@ -35,6 +35,7 @@ test: setup lint
 demo: setup
 	$(BIN)/squeezenet demo --out runs/demo
 
+# The result pages of docs/results (the ImageNet and hymenoptera ones need ../shared).
 bench: setup
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/allreduce.py
@@ -43,14 +44,15 @@ bench: setup
 	$(BIN)/python benchmarks/compression_curve.py
 	$(BIN)/python benchmarks/finetune.py
 	$(BIN)/python benchmarks/ota.py
+	$(BIN)/python benchmarks/demo.py
 
-# The design-space sweeps whose CSV/PNG/Markdown the README shows (about 25 minutes on 2 AVX2 cores).
+# The design-space sweeps of docs/results/explore (about 25 minutes on 2 AVX2 cores).
 SWEEP := --epochs 2 --limit-train 8000 --limit-val 2000 --lr 0.001 --seeds 2 --quiet
 explore-docs: setup
-	$(BIN)/squeezenet explore sr --values 0.125 0.25 0.5 1.0 $(SWEEP) --out docs/explore/sr
-	$(BIN)/squeezenet explore pct3x3 --values 0.125 0.25 0.5 0.75 $(SWEEP) --out docs/explore/pct3x3
-	$(BIN)/squeezenet explore bypass --values none simple complex $(SWEEP) --out docs/explore/bypass
-	rm -rf docs/explore/*/runs docs/explore/*/results.lock
+	$(BIN)/squeezenet explore sr --values 0.125 0.25 0.5 1.0 $(SWEEP) --out docs/results/explore/sr
+	$(BIN)/squeezenet explore pct3x3 --values 0.125 0.25 0.5 0.75 $(SWEEP) --out docs/results/explore/pct3x3
+	$(BIN)/squeezenet explore bypass --values none simple complex $(SWEEP) --out docs/results/explore/bypass
+	rm -rf docs/results/explore/*/runs docs/results/explore/*/results.lock
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info

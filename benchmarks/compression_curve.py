@@ -6,14 +6,15 @@ the calib/ images (error-compensated weight sharing, and for "distilled" points 
 fine-tuning by distillation from the original on them); "nearest" points round every weight to
 its nearest centroid, without images. Codebooks come from entropy-constrained k-means (the
 default, rate weight 1) unless the point says "plain k-means" (Deep Compression's, rate weight 0).
-Writes docs/compression/curve.{csv,md,png};
-``--plot-only`` redraws the table and plot from an existing curve.csv.
+Writes docs/results/compression.{md,json,csv,png};
+``--plot-only`` redraws the page and plot from an existing compression.csv.
 """
 
 import csv
+import io
 import sys
 
-from _shared import REPO, require_shared
+from _shared import RESULTS, require_shared, write_result
 from tqdm import tqdm
 
 from squeezenet.compression.options import CompressOptions
@@ -26,8 +27,9 @@ from squeezenet.utils.plots import new_figure, save_figure
 
 shared = require_shared()
 sample = shared / "imagenet-sample"
-out = REPO / "docs" / "compression"
+out = RESULTS
 out.mkdir(parents=True, exist_ok=True)
+CSV, PNG = out / "compression.csv", out / "compression.png"
 
 CALIB = str(sample / "calib")
 COMPENSATED = [
@@ -94,17 +96,18 @@ def measure() -> list[dict]:
                 "decode_s": round(report.decode_seconds, 3),
             }
         )
-    with open(out / "curve.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(CSV, buffer.getvalue())
     return rows
 
 
 def read_rows() -> list[dict]:
-    if not (out / "curve.csv").exists():
-        sys.exit(f"{out / 'curve.csv'} does not exist: run without --plot-only first")
-    with open(out / "curve.csv", newline="") as f:
+    if not (CSV).exists():
+        sys.exit(f"{CSV} does not exist: run without --plot-only first")
+    with open(CSV, newline="") as f:
         return [{k: v if k in ("method", "point") else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
@@ -122,7 +125,7 @@ def report(rows: list[dict]) -> None:
         f"{r['top5']:.2f} | {r['compress_s']:g} | {r['decode_s']:g} |"
         for r in sorted(rows, key=lambda r: -r["bytes"])
     ]
-    write_text(out / "curve.md", "\n".join(lines) + "\n")
+    lines += ["", "![size against held-out top-1](compression.png)"]
     fig, ax = new_figure(1, 1, (9, 5.5))
     ax.axhline(base["top1"], color="grey", ls="--", label=f"fp32 ({base['bytes'] / 1e6:.2f} MB)")
     ax.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
@@ -145,7 +148,7 @@ def report(rows: list[dict]) -> None:
         chosen = sorted((r for r in rows[1:] if kind(r) == wanted), key=lambda r: r["bytes"])
         ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls=line, label=label)
         # Only the main series is labelled (short names on staggered offsets: its points crowd near
-        # 0.6-0.7 MB); the legend names the others, and curve.md lists every point.
+        # 0.6-0.7 MB); the legend names the others, and the page lists every point.
         for i, r in enumerate(chosen if wanted == "dense" else ()):
             short = r["point"].replace("rate weight", "rw").replace(", ", "\n")
             ax.annotate(
@@ -162,8 +165,14 @@ def report(rows: list[dict]) -> None:
     ax.set_ylabel("top-1 on held-out images (%)")
     ax.set_title("SqueezeNet v1.1, Deep Compression without retraining (250 held-out images)")
     ax.legend(fontsize=8, loc="lower right")
-    save_figure(fig, out / "curve.png")
-    print((out / "curve.md").read_text())
+    save_figure(fig, PNG)
+    write_result(
+        "compression",
+        "Deep Compression of ImageNet SqueezeNet v1.1 without retraining",
+        "\n".join(lines),
+        {"points": rows},
+        ".venv/bin/python benchmarks/compression_curve.py",
+    )
 
 
 report(read_rows() if "--plot-only" in sys.argv else measure())

@@ -30,16 +30,22 @@ def create_model(
 ) -> SqueezeNet:
     """timm's ``create_model``: ``name`` randomly initialised, or with ``pretrained`` weights (True:
     torchvision's ImageNet weights; a path: that file; ``weights=`` is the same, torchvision's
-    word). When ``num_classes`` differs from the weights' head, conv10 is replaced (N(0, 0.01))
-    and every other tensor kept."""
+    word, and takes its names ``"DEFAULT"`` and ``"IMAGENET1K_V1"`` too). When ``num_classes``
+    differs from the weights' head, conv10 is replaced (N(0, 0.01)) and every other tensor kept.
+
+    A pretrained model carries what its weights expect and mean, as torchvision's weight enums
+    do: ``model.transform`` (PIL image -> input tensor) and ``model.classes`` (names, or None for
+    a new head)."""
     source = weights if weights is not None else ("imagenet" if pretrained is True else pretrained or None)
     if source is None:
         return SqueezeNet(arch_config(name, num_classes=num_classes, **overrides))
     loaded = load_model(source, arch=arch_config(name, **overrides), arch_name=name)
     if num_classes is None or num_classes == loaded.config.num_classes:
-        return loaded.model
-    model = SqueezeNet(loaded.config.replace(num_classes=num_classes))
-    load_pretrained(model, loaded, keep_head=False)
+        model, classes = loaded.model, loaded.classes
+    else:
+        model, classes = SqueezeNet(loaded.config.replace(num_classes=num_classes)), None
+        load_pretrained(model, loaded, keep_head=False)
+    model.transform, model.classes = loaded.transform, classes
     return model.eval()
 
 

@@ -68,7 +68,9 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.command_line = " ".join(["squeezenet", *argv])  # for pages that name the command that made them
     try:
         return args.func(args)
     except OptionError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..deploy.backends import BACKENDS
+from ..formats.imagenet import PUBLISHED_NAMES
 from ..models.config import DESIGN_CHOICES, DESIGN_FIELDS, SqueezeNetConfig
 from ..models.registry import ARCHS, DEFAULT_ARCH, arch_config
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from ..formats.loaded import LoadedModel
 
 FASHION_MNIST = "fashion-mnist"
-IMAGENET = "imagenet"
 # fields whose flag is not ``--`` + the field's name with dashes
 FLAG_NAMES = {"bits_spec": "--bits-per-layer", "top_k": "--top", "compensate": "--no-compensate"}
 
@@ -79,7 +79,7 @@ def existing_dir(text: str) -> str:
 
 def weights_file(text: str) -> str:
     """A weight or exported file, or ``imagenet`` (torchvision's published weights)."""
-    return text if text == IMAGENET else existing_file(text)
+    return text if text in PUBLISHED_NAMES else existing_file(text)
 
 
 def dataset(text: str) -> str:

@@ -161,6 +161,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         steps=args.steps,
         arch=args.arch,
         design=design_from_args(args),
+        quiet=args.quiet,
     )
     results = run_benchmarks(request)
     emit(results) if args.json else print(format_results(results))

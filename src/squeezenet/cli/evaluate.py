@@ -91,7 +91,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not files:
         raise SqueezeNetError(f"no images found in {' '.join(args.paths)}")
     model = open_weights(args)
-    results = predict(model, files, args.top, args.batch_size)
+    results = predict(model, files, args.top, args.batch_size, progress=not args.quiet)
     good = [r for r in results if "top" in r]
     if args.csv and good:  # no file at all rather than a header with no rows
         from ..utils.atomic import write_text

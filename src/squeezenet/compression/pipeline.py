@@ -127,7 +127,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
 
     target = options.size_budget
     if target is not None:  # measured once; each attempt below only re-chooses for a lower target
-        table = sensitivity.measure(model, named_convs(model), masks, images[:32], options.rate_weight)
+        table = sensitivity.measure(model, named_convs(model), masks, images[:32], options.rate_weight, progress)
     for attempt in range(BUDGET_ATTEMPTS):
         if target is not None:
             bits = sensitivity.choose_bits(table, list(convs), target, _fixed_bytes(model, masks, options))

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..errors import OptionError
 from ..formats.sqz import STORED_BYTES
+from ..utils.progress import track
 from .cluster import kmeans_1d
 
 CANDIDATE_BITS = (8, 7, 6, 5, 4)
@@ -46,13 +47,14 @@ def measure(
     masks: dict[str, torch.Tensor],
     images: torch.Tensor,
     rate_weight: float = 0.0,
+    progress: bool = False,
 ) -> Sensitivity:
     """Share each layer alone at each candidate width; measured once, then ``choose_bits`` may be
     asked for several budgets."""
     model.eval()
     reference = F.log_softmax(model(images), dim=1)
     table = Sensitivity({}, {})
-    for name, conv in convs.items():
+    for name, conv in track(convs.items(), len(convs), "sensitivity", "layer", quiet=not progress):
         original = conv.weight.detach().clone()
         mask = masks[name]
         values = original[mask].double().numpy()

@@ -36,12 +36,19 @@ class BuildInputs:
     device: Any = None  # torch.device; the CPU when None
     onnx_proto: onnx.ModelProto | None = field(default=None, repr=False)
 
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # graphs several recipes start from
+
     def proto(self) -> onnx.ModelProto:
         if self.onnx_proto is None:
             from .onnx_export import to_onnx
 
             self.onnx_proto = to_onnx(self.loaded)
         return self.onnx_proto
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Backend:
     help: str
     build: Callable[[BuildInputs], Any]
     run: Callable[[Any], Runner]
+    recipe: str = "ours"  # ours: tuned here; defaults: the library's own, as its documentation sets it up
     write: Callable[[Any, Path], int] | None = None  # bytes written
     read: Callable[[Path], Any] | None = None
     metadata: Callable[[Any], dict[str, str]] | None = None  # what a graph carries (config, preprocessing, classes)
@@ -67,6 +75,9 @@ def _torch_module(inputs: BuildInputs) -> torch.nn.Module:
 def _torch_compiled(inputs: BuildInputs) -> Any:
     import torch
 
+    from ..utils.device import quiet_missing_cuda
+
+    quiet_missing_cuda()
     return torch.compile(_torch_module(inputs))
 
 
@@ -99,12 +110,24 @@ def _ort_fp32(inputs: BuildInputs) -> bytes:
     return _tag_onnx(proto, "onnxruntime")
 
 
+def _ort_int8_bytes(inputs: BuildInputs) -> bytes:
+    from .quantize import quantize_int8
+
+    return inputs.once("onnxruntime-int8", lambda: quantize_int8(inputs.proto(), inputs.calib))
+
+
 def _ort_int8(inputs: BuildInputs) -> bytes:
     import onnx
 
-    from .quantize import quantize_int8
+    return _tag_onnx(onnx.load_from_string(_ort_int8_bytes(inputs)), "onnxruntime-int8")
 
-    return _tag_onnx(onnx.load_from_string(quantize_int8(inputs.proto(), inputs.calib)), "onnxruntime-int8")
+
+def _ort_int8_defaults(inputs: BuildInputs) -> bytes:
+    import onnx
+
+    from .quantize import static_int8
+
+    return _tag_onnx(onnx.load_from_string(static_int8(inputs.proto(), inputs.calib)), "onnxruntime-int8-defaults")
 
 
 def _ort_run(graph: bytes) -> Runner:
@@ -127,20 +150,42 @@ def _write_bytes(graph: bytes, out: Path) -> int:
 
 
 # --- OpenVINO ---------------------------------------------------------------------------------
-def _ov_fp32(inputs: BuildInputs) -> Any:
-    from .openvino import from_onnx, tag
+def _ov(name: str, graph: Callable[[BuildInputs], Any]) -> Callable[[BuildInputs], Any]:
+    """A builder of an OpenVINO model from ``graph(inputs)`` (ONNX), tagged as backend ``name``."""
 
-    return tag(from_onnx(inputs.proto()), "openvino")
+    def build(inputs: BuildInputs) -> Any:
+        from .openvino import from_onnx, tag
+
+        return tag(from_onnx(graph(inputs)), name)
+
+    return build
 
 
-def _ov_int8(inputs: BuildInputs) -> Any:
-    from ..utils.device import has_amx
-    from .onnx_export import to_onnx
-    from .openvino import from_onnx, quantize_nncf, tag
+def _ov_int8(
+    name: str, fused: bool = False, symmetric: bool = False, defaults: bool = False
+) -> Callable[[BuildInputs], Any]:
+    """NNCF int8 of the plain graph, or of the fused-expand one (``deploy/fuse.py``)."""
 
-    # the fused-expand graph where AMX runs it faster (deploy/fuse.py: measured per ISA)
-    proto = to_onnx(inputs.loaded, fuse=True) if has_amx() else inputs.proto()
-    return tag(quantize_nncf(from_onnx(proto), inputs.calib), "openvino-int8")
+    def build(inputs: BuildInputs) -> Any:
+        from .onnx_export import to_onnx
+        from .openvino import from_onnx, quantize_nncf, tag
+
+        proto = inputs.once("fused", lambda: to_onnx(inputs.loaded, fuse=True)) if fused else inputs.proto()
+        return tag(quantize_nncf(from_onnx(proto), inputs.calib, symmetric, defaults), name)
+
+    return build
+
+
+def _onnx_int8_graph(inputs: BuildInputs) -> Any:
+    import onnx
+
+    return onnx.load_from_string(_ort_int8_bytes(inputs))
+
+
+def _ov_default_run(model: Any) -> Runner:
+    from .openvino import default_runner
+
+    return default_runner(model)
 
 
 def _ov_run(precision: str | None) -> Callable[[Any], Runner]:
@@ -170,64 +215,123 @@ def _ov_metadata(model: Any) -> dict[str, str]:
     return metadata(model)
 
 
+ORT = {
+    "family": "onnxruntime",
+    "format": "onnx",
+    "suffix": ".onnx",
+    "run": _ort_run,
+    "write": _write_bytes,
+    "read": Path.read_bytes,
+    "metadata": _onnx_metadata,
+}
+OV = {
+    "family": "openvino",
+    "format": "openvino",
+    "suffix": ".xml",
+    "write": _ov_write,
+    "read": _ov_read,
+    "metadata": _ov_metadata,
+}
+_proto = BuildInputs.proto  # the plain fp32 ONNX graph
+# The first record of each (format, int8) pair is what ``export --format F [--int8]`` writes;
+# ``export --format auto`` times them all on the CPU in front of it.
 TABLE = (
-    Backend("torch", "torch", None, False, None, "PyTorch eager, fp32", _torch_module, torch_runner),
+    Backend("torch", "torch", None, False, None, "PyTorch eager, fp32", _torch_module, torch_runner, recipe="defaults"),
     Backend(
-        "torch-compile", "torch", None, False, None, "torch.compile (Inductor), fp32", _torch_compiled, torch_runner
-    ),
-    Backend(
-        "onnxruntime",
-        "onnxruntime",
-        "onnx",
+        "torch-compile",
+        "torch",
+        None,
         False,
-        ".onnx",
-        "ONNX Runtime, fp32",
-        _ort_fp32,
-        _ort_run,
-        _write_bytes,
-        Path.read_bytes,
-        _onnx_metadata,
+        None,
+        "torch.compile (Inductor), fp32",
+        _torch_compiled,
+        torch_runner,
+        recipe="defaults",
     ),
+    Backend("onnxruntime", int8=False, help="ONNX Runtime, fp32", build=_ort_fp32, **ORT),
     Backend(
         "onnxruntime-int8",
-        "onnxruntime",
-        "onnx",
-        True,
-        ".onnx",
-        "ONNX Runtime, static int8 (QDQ, per-channel weights)",
-        _ort_int8,
-        _ort_run,
-        _write_bytes,
-        Path.read_bytes,
-        _onnx_metadata,
+        int8=True,
+        help="ONNX Runtime, static int8 (QDQ, per-channel weights)",
+        build=_ort_int8,
+        **ORT,
+    ),
+    Backend(
+        "onnxruntime-int8-defaults",
+        int8=True,
+        help="ONNX Runtime int8, quantize_static's defaults",
+        build=_ort_int8_defaults,
+        recipe="defaults",
+        **ORT,
     ),
     # fp32 pinned to f32: left alone, the plugin runs bf16 where the CPU has it
     Backend(
         "openvino",
-        "openvino",
-        "openvino",
-        False,
-        ".xml",
-        "OpenVINO CPU plugin, fp32",
-        _ov_fp32,
-        _ov_run("f32"),
-        _ov_write,
-        _ov_read,
-        _ov_metadata,
+        int8=False,
+        help="OpenVINO CPU plugin, fp32",
+        build=_ov("openvino", _proto),
+        run=_ov_run("f32"),
+        **OV,
+    ),
+    Backend(
+        "openvino-bf16",
+        int8=False,
+        help="OpenVINO at the plugin's precision: bf16 where the CPU has it",
+        build=_ov("openvino-bf16", _proto),
+        run=_ov_run(None),
+        **OV,
+    ),
+    Backend(
+        "openvino-defaults",
+        int8=False,
+        help="OpenVINO's defaults (compile_model(model, 'CPU'))",
+        build=_ov("openvino-defaults", _proto),
+        run=_ov_default_run,
+        recipe="defaults",
+        **OV,
     ),
     # int8 leaves the float layers around the int8 convolutions to the plugin (bf16 where native)
     Backend(
         "openvino-int8",
-        "openvino",
-        "openvino",
-        True,
-        ".xml",
-        "OpenVINO, int8 by NNCF",
-        _ov_int8,
-        _ov_run(None),
-        _ov_write,
-        _ov_read,
-        _ov_metadata,
+        int8=True,
+        help="OpenVINO, int8 by NNCF (MIXED preset)",
+        build=_ov_int8("openvino-int8"),
+        run=_ov_run(None),
+        **OV,
+    ),
+    Backend(
+        "openvino-int8-sym",
+        int8=True,
+        help="OpenVINO, int8 by NNCF with symmetric activations",
+        build=_ov_int8("openvino-int8-sym", symmetric=True),
+        run=_ov_run(None),
+        **OV,
+    ),
+    Backend(
+        "openvino-int8-fused",
+        int8=True,
+        help="OpenVINO, int8 by NNCF of the fused-expand graph",
+        build=_ov_int8("openvino-int8-fused", fused=True),
+        run=_ov_run(None),
+        **OV,
+    ),
+    Backend(
+        "openvino-int8-defaults",
+        int8=True,
+        help="OpenVINO and NNCF with their defaults",
+        build=_ov_int8("openvino-int8-defaults", defaults=True),
+        run=_ov_default_run,
+        recipe="defaults",
+        **OV,
+    ),
+    Backend(
+        "openvino-qdq-defaults",
+        int8=True,
+        help="OpenVINO's defaults running ONNX Runtime's int8 (QDQ) graph",
+        build=_ov("openvino-qdq-defaults", _onnx_int8_graph),
+        run=_ov_default_run,
+        recipe="defaults",
+        **OV,
     ),
 )
 BACKENDS: dict[str, Backend] = {b.name: b for b in TABLE}

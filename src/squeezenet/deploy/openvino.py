@@ -38,6 +38,7 @@ import torch
 
 from ..errors import SqueezeNetError
 from ..utils.atomic import atomic_path
+from ..utils.device import native_bf16, quiet_missing_cuda
 from .metadata import META_BACKEND, Runner
 
 RT_INFO_KEY = "squeezenet"  # rt_info section holding the ONNX metadata (config, preprocess, classes)
@@ -61,22 +62,25 @@ def tag(model: ov.Model, backend: str) -> ov.Model:
 
 
 def import_nncf() -> Any:
-    """NNCF, imported on first use (it takes ~2 s and only int8 needs it). It imports
-    ``torch.utils.cpp_extension``, which warns "No CUDA runtime is found" on every CPU machine:
-    nothing is wrong there, so that one logger is quietened first."""
-    if not torch.cuda.is_available():
-        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    """NNCF, imported on first use (it takes ~2 s and only int8 needs it)."""
+    quiet_missing_cuda()
     import nncf
 
     return nncf
 
 
-def quantize_nncf(model: ov.Model, images: torch.Tensor) -> ov.Model:
-    """int8 by NNCF's post-training quantization on every one of the preprocessed ``images``."""
+def quantize_nncf(model: ov.Model, images: torch.Tensor, symmetric: bool = False, defaults: bool = False) -> ov.Model:
+    """int8 by NNCF's post-training quantization: statistics from every one of the preprocessed
+    ``images``; ``symmetric``: symmetric activations too (NNCF's PERFORMANCE preset: no zero-point
+    compensation in the int8 dot products), else NNCF's default MIXED preset; ``defaults``: NNCF's
+    defaults throughout, as a user calling ``nncf.quantize(model, dataset)`` gets them."""
     nncf = import_nncf()
     dataset = nncf.Dataset([images[i : i + 1].numpy() for i in range(len(images))])
+    options: dict[str, Any] = {} if defaults else {"subset_size": len(images)}
+    if symmetric:
+        options["preset"] = nncf.QuantizationPreset.PERFORMANCE
     with quiet_nncf():
-        quantized = nncf.quantize(model, dataset, subset_size=len(images))
+        quantized = nncf.quantize(model, dataset, **options)
     for key in _meta_keys(model):
         quantized.set_rt_info(model.get_rt_info([RT_INFO_KEY, key]).astype(str), [RT_INFO_KEY, key])
     return quantized
@@ -105,11 +109,17 @@ def quiet_nncf() -> Iterator[None]:
         nncf.set_log_level(logging.INFO)
 
 
+def plugin_precision() -> dict[str, str]:
+    """The plugin's own choice of precision (bf16 where the CPU has it), except under an ISA cap below
+    bf16 (``ONEDNN_MAX_CPU_ISA=AVX2``, emulating an older CPU): the plugin reads the CPU's flags, not
+    the cap, and its bf16 kernels do not exist there, so it is told f32, as it chooses on such a CPU."""
+    return {} if native_bf16() else {"INFERENCE_PRECISION_HINT": "f32"}
+
+
 def compile_model(model: ov.Model, precision: str | None = "f32", threads: int | None = None) -> ov.CompiledModel:
-    """One stream on ``threads`` cores; ``precision`` None leaves the plugin's choice (bf16 on AMX)."""
+    """One stream on ``threads`` cores; ``precision`` None leaves the plugin's choice (``plugin_precision``)."""
     config: dict[str, Any] = {"NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": str(threads or os.cpu_count() or 1)}
-    if precision:
-        config["INFERENCE_PRECISION_HINT"] = precision
+    config.update({"INFERENCE_PRECISION_HINT": precision} if precision else plugin_precision())
     try:
         return ov.Core().compile_model(model, "CPU", config)
     except RuntimeError as exc:
@@ -148,6 +158,12 @@ def ov_runner(model: ov.Model, precision: str | None = "f32") -> Runner:
         return torch.from_numpy(infer.get_output_tensor().data.copy())
 
     return run
+
+
+def default_runner(model: ov.Model) -> Runner:
+    """OpenVINO as its documentation starts: ``compile_model(model, "CPU")``, one request, ``infer``."""
+    request = ov.Core().compile_model(model, "CPU", plugin_precision()).create_infer_request()
+    return lambda x: torch.from_numpy(request.infer([x.numpy()])[0].copy())
 
 
 def save_ir(model: ov.Model, out: Path) -> int:

@@ -1,6 +1,6 @@
 """ONNX Runtime sessions: providers, threads, and a logits function over a session.
 
-The lowest deploy module: exporting verifies against a session, backends run one.
+The lowest deploy module: exports are verified through an ONNX Runtime session, backends run one.
 """
 
 from __future__ import annotations

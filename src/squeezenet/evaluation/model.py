@@ -11,7 +11,7 @@ from ..deploy.metadata import Runner
 from ..deploy.runtime import make_runner
 from ..deploy.shipped import is_shipped, read_shipped
 from ..errors import OptionError
-from ..formats.imagenet import folder_names
+from ..formats.imagenet import PUBLISHED_NAMES, folder_names
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
 from ..formats.weights import load_model
@@ -49,7 +49,7 @@ def open_model(
 ) -> Runnable:
     """``path`` (or ``imagenet``) ready to run: an exported ``.onnx`` / ``.xml`` on the engine it was
     written for, any weight file on ``backend`` (torch unless told)."""
-    if str(path) != "imagenet" and is_shipped(path):
+    if str(path) not in PUBLISHED_NAMES and is_shipped(path):
         shipped = read_shipped(path)
         name = shipped.engine.backend.name
         if backend not in (None, name):

@@ -32,6 +32,7 @@ from ..data.images import (
 from ..data.sources import TensorSource, build_source, held_out_folder
 from ..data.split import SPLIT_FILE, Split
 from ..errors import OptionError, SqueezeNetError
+from ..utils.progress import track
 from .accuracy import EvalResult, evaluate
 from .model import Runnable
 
@@ -200,10 +201,14 @@ class Predictor:
         ]
 
 
-def predict(model: Runnable, paths: Sequence[str | Path], top_k: int = 5, batch_size: int = 32) -> list[dict[str, Any]]:
+def predict(
+    model: Runnable, paths: Sequence[str | Path], top_k: int = 5, batch_size: int = 32, progress: bool = False
+) -> list[dict[str, Any]]:
     """Top-k classes for every image in ``paths`` (files), in batches. An unreadable image gets an
     ``error`` entry instead of stopping the others."""
     if batch_size < 1:
         raise OptionError("batch_size", f"must be at least 1, got {batch_size}")
     predictor = Predictor(model, top_k)
-    return [r for start in range(0, len(paths), batch_size) for r in predictor(paths[start : start + batch_size])]
+    starts = range(0, len(paths), batch_size)
+    batches = track(starts, len(starts), "predict", "batch", quiet=not progress)
+    return [r for start in batches for r in predictor(paths[start : start + batch_size])]

@@ -108,8 +108,9 @@ def markdown_table(points: list[dict[str, Any]], by: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_views(rows: list[dict[str, str]], kind: str, out: Path) -> list[Path]:
-    """PNG + Markdown for a sweep of ``kind`` next to results.csv; returns the files written."""
+def write_views(rows: list[dict[str, str]], kind: str, out: Path, note: str = "") -> list[Path]:
+    """PNG + Markdown for a sweep of ``kind`` next to results.csv; returns the files written.
+    ``note``: a line under the title (what made the sweep, where, when)."""
     if not rows:
         return []
     by = ("sr", "pct3x3") if kind == "grid" else (kind,)
@@ -126,5 +127,6 @@ def write_views(rows: list[dict[str, str]], kind: str, out: Path) -> list[Path]:
         plot_variants(sorted(points, key=lambda p: order[p["bypass"]]), "bypass", png, titles[kind])
     else:
         plot_accuracy_vs_size(points, by, png, titles[kind])
-    write_text(md, f"# {titles[kind]}\n\n" + markdown_table(points, by))
+    note = f"{note}\n\n" if note else ""
+    write_text(md, f"# {titles[kind]}\n\n{note}" + markdown_table(points, by) + f"\n![{kind}]({png.name})\n")
     return [png, md]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 
 IMAGENET_CLASS_COUNT = 1000
-IMAGENET_MARKER = "imagenet"  # how a .sqz header names this list instead of carrying it
+IMAGENET_MARKER = "imagenet"
+# what names torchvision's published ImageNet weights, in our word and in torchvision's
+PUBLISHED_NAMES = ("imagenet", "DEFAULT", "IMAGENET1K_V1")  # how a .sqz header names this list instead of carrying it
 
 
 @functools.cache

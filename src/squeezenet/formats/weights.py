@@ -27,7 +27,7 @@ from . import caffe
 from .architecture import config_from_state_dict
 from .checks import check_classes
 from .hub import imagenet_state_dict
-from .imagenet import imagenet_classes
+from .imagenet import PUBLISHED_NAMES, imagenet_classes
 from .loaded import LoadedModel, build_checked
 from .preprocess import CAFFE, IMAGENET, Preprocess
 from .sqz import read_sqz
@@ -93,11 +93,12 @@ def load_model(
     prototxt: str | Path | None = None,
     arch_name: str = DEFAULT_ARCH,
 ) -> LoadedModel:
-    """Rebuild the right module from any supported weight file, or ``"imagenet"``.
+    """Rebuild the right module from any supported weight file, or ``"imagenet"`` (also torchvision's
+    ``"DEFAULT"`` and ``"IMAGENET1K_V1"``: its published weights).
 
     ``arch`` (optional) is what the user claims the file holds; a mismatch is an error.
     """
-    if str(path) == "imagenet":
+    if str(path) in PUBLISHED_NAMES:
         config = arch or arch_config(arch_name)
         state = imagenet_state_dict(arch_name)
         return LoadedModel(build_checked(config, state, "imagenet"), IMAGENET, "torchvision", imagenet_classes(1000))

@@ -1,10 +1,11 @@
 """The peer table: what a user would run instead of us, each with its own library's defaults,
-beside our engines, in one run on this CPU (images/s at a batch, batch-1 latency, top-1).
+beside every recipe we ship, in one run on this CPU (images/s at a batch, batch-1 latency, top-1).
 
-Peers, as their documentation sets them up: torch eager and ``torch.compile``; ONNX Runtime on
-our fp32 ONNX file and on ``quantize_static``'s defaults; OpenVINO compiling our ONNX file with
-its defaults (which run bf16 on CPUs that have it), running our int8 ONNX file, and running
-NNCF's default post-training quantization. Ours: every engine ``export`` can write.
+Both sides come from the backend table (``deploy.backends``): the peers are its ``defaults``
+records (torch eager and ``torch.compile``; ONNX Runtime's ``quantize_static`` defaults; OpenVINO's
+``compile_model(model, "CPU")`` on our fp32 ONNX file, on ONNX Runtime's int8 file, and on NNCF's
+default quantization), ours every other record with a file to ship. ONNX Runtime's fp32 session
+with its defaults is our ``onnxruntime`` engine and is listed once.
 """
 
 from __future__ import annotations
@@ -16,53 +17,28 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import onnx
-import openvino as ov
 import torch
 
 from ..data.images import calibration_tensor
-from ..deploy.backends import ENGINES, BuildInputs, torch_runner
+from ..deploy.backends import TABLE, BuildInputs
 from ..deploy.metadata import Runner
-from ..deploy.openvino import from_onnx, import_nncf, quiet_nncf
-from ..deploy.ort import ort_session, session_runner
-from ..deploy.quantize import static_int8
 from ..deploy.runtime import build_engine
 from ..evaluation.accuracy import evaluate
 from ..formats.loaded import LoadedModel
 from ..utils.device import cpu_isa, cpu_model
+from ..utils.progress import track
 from ..utils.timing import median, time_calls
 
-
-def _ov_default(model: ov.Model) -> Runner:
-    """OpenVINO's defaults: ``compile_model(model, "CPU")``, one request, inputs copied."""
-    request = ov.Core().compile_model(model, "CPU").create_infer_request()
-    return lambda x: torch.from_numpy(request.infer([x.numpy()])[0].copy())
-
-
-def _nncf_default(model: ov.Model, calib: torch.Tensor) -> ov.Model:
-    nncf = import_nncf()
-    with quiet_nncf():  # its defaults, without its log lines on stdout
-        return nncf.quantize(model, nncf.Dataset([calib[i : i + 1].numpy() for i in range(len(calib))]))
+OURS = "ours: "
 
 
 def peer_runners(loaded: LoadedModel, calib: torch.Tensor) -> dict[str, Callable[[], Runner]]:
-    """Name -> builder of each peer (built one at a time, so each is timed alone)."""
+    """Row name -> builder of each engine, the peers first (one ONNX export, int8 graphs shared)."""
     inputs = BuildInputs(loaded, calib)
-    proto = inputs.proto()
-    ours = {b: build_engine(loaded, b, inputs=inputs) for b in ENGINES}  # each built once: timed as ours, and
-    # the ONNX Runtime int8 file also as what OpenVINO's defaults are given
-    return {
-        "torch eager fp32": lambda: torch_runner(loaded.model.eval()),
-        "torch.compile": lambda: torch_runner(torch.compile(loaded.model.eval())),
-        "onnxruntime fp32": lambda: session_runner(ort_session(proto.SerializeToString())),
-        "onnxruntime int8, quantize_static defaults": lambda: session_runner(ort_session(static_int8(proto, calib))),
-        "openvino defaults, our ONNX file": lambda: _ov_default(from_onnx(proto)),
-        "openvino defaults, our int8 ONNX file": lambda: _ov_default(
-            from_onnx(onnx.load_from_string(ours["onnxruntime-int8"].graph))
-        ),
-        "openvino int8, NNCF defaults": lambda: _ov_default(_nncf_default(from_onnx(proto), calib)),
-        **{f"ours: {b}": engine.runner for b, engine in ours.items()},
-    }
+    peers = [b for b in TABLE if b.recipe == "defaults"]
+    ours = [b for b in TABLE if b.recipe == "ours" and b.suffix]
+    build = lambda name: build_engine(loaded, name, inputs=inputs).runner()  # noqa: E731
+    return {**{b.name: partial(build, b.name) for b in peers}, **{OURS + b.name: partial(build, b.name) for b in ours}}
 
 
 def bench_peers(
@@ -73,6 +49,7 @@ def bench_peers(
     rounds: int = 5,
     repeats: int = 10,
     latency_repeats: int = 50,
+    quiet: bool = True,
 ) -> dict[str, Any]:
     """Every peer and our engines on the same inputs, timed in ``rounds`` interleaved rounds (each
     engine in turn, every round), so a noisy moment shifts one round of every engine rather than
@@ -85,14 +62,15 @@ def bench_peers(
     )
     single = batch[:1].contiguous()
     runners = {}
-    for name, build in peer_runners(loaded, calib).items():
+    builders = peer_runners(loaded, calib)
+    for name, build in track(builders.items(), len(builders), "build engines", "engine", quiet=quiet):
         with contextlib.redirect_stdout(sys.stderr):  # the quantizers print progress; stdout may carry --json
             runners[name] = build()
         runners[name](batch)  # warm: compiles, plans and allocates outside the timed rounds
         runners[name](single)
     throughput: dict[str, list[float]] = {name: [] for name in runners}
     latency: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
+    for _ in track(range(rounds), rounds, "timing rounds", "round", quiet=quiet):
         for name, run in runners.items():
             throughput[name].append(batch_size / median(time_calls(partial(run, batch), repeats, warmup=1)))
             latency[name].append(1000 * median(time_calls(partial(run, single), latency_repeats, warmup=2)))
@@ -108,7 +86,7 @@ def bench_peers(
         if val_batches is not None:
             row["top1"] = evaluate(run, val_batches(), progress=False).top1
         rows.append(row)
-    peers = [r for r in rows if not r["engine"].startswith("ours")]
+    peers = [r for r in rows if not r["engine"].startswith(OURS)]
     best_peer = max(peers, key=lambda r: r["images_per_s"])
     fastest_latency = min(peers, key=lambda r: r["latency_ms_bs1"])
     for r in rows:

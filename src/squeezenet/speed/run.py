@@ -44,6 +44,7 @@ class BenchRequest:
     steps: int = 20
     arch: str | None = None
     design: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False  # no progress lines
 
 
 def run_benchmarks(request: BenchRequest) -> dict[str, Any]:
@@ -64,7 +65,9 @@ def run_benchmarks(request: BenchRequest) -> dict[str, Any]:
             if request.data:
                 reference = runnable(loaded)
                 val = lambda: eval_data(reference, request.data, None, request.classes, 50, 0).batches  # noqa: E731
-            results["peers"] = bench_peers(loaded, request.calib_data, val, batch, rounds=request.rounds)
+            results["peers"] = bench_peers(
+                loaded, request.calib_data, val, batch, rounds=request.rounds, quiet=request.quiet
+            )
         if request.predict:
             backends = request.backends or ["torch"]
             results["predict"] = bench_predict(loaded, request.predict, backends, request.calib_data, runners)

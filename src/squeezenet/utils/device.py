@@ -94,3 +94,20 @@ def autocast_dtype(device: torch.device, amp: str = "auto") -> torch.dtype | Non
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if native_bf16() else None
+
+
+def quiet_missing_cuda() -> None:
+    """``torch.utils.cpp_extension`` (imported by NNCF and torch.compile) warns "No CUDA runtime is
+    found" on every CPU-only machine; nothing is wrong there, so that one logger is quietened."""
+    if not torch.cuda.is_available():
+        import logging
+
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+
+
+def machine() -> str:
+    """The CPU, what its kernels run and the date, for a line under a measured figure."""
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return f"{cpu_model()} ({cpu_isa()}, {torch.get_num_threads()} threads), {stamp}"
