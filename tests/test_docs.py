@@ -53,7 +53,9 @@ def test_the_guide_gives_the_readme_quickstart():
 def test_no_word_of_how_the_project_was_developed():
     """ "session" only in ONNX Runtime's sense; no issue numbers."""
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
-    runtime = re.compile(r"InferenceSession|ort_session|session_runner|session\.|Runtime.{0,12}session|scope=.session", re.I)
+    runtime = re.compile(
+        r"InferenceSession|ort_session|session_runner|session\.|Runtime.{0,12}session|scope=.session", re.I
+    )
     found = []
     for name in tracked:
         path = REPO / name

@@ -33,7 +33,8 @@ class LogProgress:
         self.postfix = ", ".join(f"{k} {v}" for k, v in values.items())
 
     def close(self) -> None:
-        if self.n:
+        """A last line for work long enough to have shown progress; short work stays silent."""
+        if self.n and (self.last > self.start or time.monotonic() - self.start >= self.every):
             self._line()
 
     def _line(self) -> None:
@@ -42,7 +43,8 @@ class LogProgress:
         share = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
         extra = f", {self.postfix}" if self.postfix else ""
         elapsed = self.last - self.start
-        print(f"{self.desc}: {self.n}{of} {self.unit}s{share}, {elapsed:.0f} s{extra}", file=sys.stderr, flush=True)
+        units = self.unit + ("es" if self.unit.endswith(("ch", "sh", "s", "x")) else "s")
+        print(f"{self.desc}: {self.n}{of} {units}{share}, {elapsed:.0f} s{extra}", file=sys.stderr, flush=True)
 
 
 def progress(total: int | None, desc: str, unit: str = "step", quiet: bool = False, initial: int = 0) -> Any:
