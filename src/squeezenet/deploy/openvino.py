@@ -1,23 +1,17 @@
-"""OpenVINO on the CPU: our verified ONNX graph compiled by OpenVINO, fp32 or int8 by NNCF.
+"""OpenVINO on the CPU: our verified ONNX graph compiled by OpenVINO, fp32, bf16 or int8 by NNCF.
 
-Why the dependency: on x86 CPUs OpenVINO's CPU plugin runs SqueezeNet faster than ONNX Runtime
-(measured side by side by ``benchmarks/inference.py``), and NNCF is the OpenVINO ecosystem's own
-post-training quantizer: its int8 graph runs faster on OpenVINO than our ONNX Runtime QDQ file
-does there, at equal accuracy (the README's deployment table).
+Why the dependency: OpenVINO's CPU plugin with NNCF's int8 is the fastest SqueezeNet on most x86
+CPUs measured (``docs/results/deploy-*.md``); which recipe wins on a given CPU is measured there,
+by ``export --format auto``, never assumed. The recipes (rows of ``deploy/backends.py``) differ in:
 
-Choices made here, each for a measured reason:
-- ``openvino`` pins fp32 (``INFERENCE_PRECISION_HINT``): left alone, the plugin silently runs
-  bf16 on CPUs with AMX or AVX-512 bf16, and a backend called fp32 should compute fp32;
-- int8 keeps NNCF's overflow fix on the first layer only (its default) on every ISA: measured
-  on ``val/`` (fp32 64.40), with VNNI it gave 64.00 against 63.60 with the fix off and 63.60
-  (top-1 agreement 90.8%) with it on every layer; on AVX2 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``,
-  which OpenVINO's CPU plugin honours) 63.60 (agreement 96.0%) against 62.80 (90.0%) on every
-  layer. OpenVINO's AVX2 kernels need no 7-bit weights, unlike ONNX Runtime's (``reduce_range``);
-- ``openvino-int8`` leaves the float parts (the network's input and output layers around the
-  int8 convolutions) at the plugin's precision: bf16 where the CPU has it natively;
-- on CPUs with AMX, int8 quantizes the graph whose Fire expand convolutions are fused into
-  one (``deploy/fuse.py``: faster there, slower on VNNI and AVX2 kernels, measured on each);
-- one stream with every core, each batch size compiled as a static shape (see ``ov_runner``).
+- precision: ``openvino`` pins fp32 (left alone, the plugin runs bf16 where the CPU has it, and a
+  backend called fp32 should compute fp32); ``openvino-bf16`` and the int8 recipes leave it to the
+  plugin (``plugin_precision``);
+- quantization: NNCF's defaults with statistics from every calibration image (its overflow fix
+  on the first layer, as NNCF sets it), or symmetric activations (``symmetric``);
+- graph: the plain one, or the one whose Fire expands are one convolution (``deploy/fuse.py``);
+- runner: one stream on every core, each batch size compiled as a static shape, the input read in
+  place (``ov_runner``), or OpenVINO's own defaults (``default_runner``).
 """
 
 from __future__ import annotations
