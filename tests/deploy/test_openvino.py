@@ -172,6 +172,8 @@ def test_bench_peers_and_predict_latency(capsys, small_weights, calib):
         capsys,
         "bench",
         "--peers",
+        "--rounds",
+        "2",
         "--weights",
         small_weights,
         "--calib-data",
@@ -190,6 +192,9 @@ def test_bench_peers_and_predict_latency(capsys, small_weights, calib):
     assert "openvino-int8-defaults" in rows and "ours: openvino-int8" in rows and "torch-compile" in rows
     assert not any(name.startswith("ours: ") and name.endswith("defaults") for name in rows)
     fastest = max((r for n, r in rows.items() if not n.startswith("ours")), key=lambda r: r["images_per_s"])
+    assert result["peers"]["rounds"] == 2 and all(
+        r["images_per_s_range"][0] <= r["images_per_s"] for r in rows.values()
+    )
     assert result["peers"]["fastest_peer"] == fastest["engine"] and fastest["vs_fastest_peer"] == 1.0
     predict = result["predict"]
     assert [r["backend"] for r in predict["rows"]] == ["torch", "openvino"]
