@@ -66,7 +66,7 @@ def test_fine_tune_then_class_names_everywhere(tmp_path, pretrained, capsys):
     )
     assert code == 0, err
     assert "validating on 4 of the 20 train/ images (20% of each class, seed 42)" in out
-    assert "conv10 replaced for 2 classes (ants, bees)" in out and "pretrained at lr 0.0002, conv10 at 0.002" in out
+    assert "conv10 replaced for 2 classes (ants, bees)" in out and "pretrained at lr 0.0001, conv10 at 0.001" in out
     model = tmp_path / "run" / "model.safetensors"
     meta = read_safetensors(model)[1]
     assert json.loads(meta["classes"]) == ["ants", "bees"] and json.loads(meta["preprocess"])["crop"] == 32
