@@ -207,3 +207,23 @@ def test_bench_peers_and_predict_latency(capsys, small_weights, calib):
         assert code == 2 and reason in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "bench", "--data", calib, "--weights", small_weights)
     assert code == 2 and "--data gives the top-1 column of --peers" in err
+
+
+def test_eval_and_predict_run_the_ir_export_wrote(tmp_path, capsys, small_weights):
+    """The .xml itself, on the engine it was written for, its class names from its rt_info."""
+    from PIL import Image
+
+    out = tmp_path / "m.xml"
+    assert run(capsys, "export", "--weights", small_weights, "--format", "openvino", "--out", out)[0] == 0
+    for k, name in enumerate(("ant", "bee", "wasp")):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        Image.new("RGB", (260, 240), (80 * k, 90, 30)).save(tmp_path / "photos" / name / "0.png")
+    code, stdout, err = run(capsys, "eval", "--weights", out, "--data", tmp_path / "photos", "--json", "--quiet")
+    assert code == 0 and json.loads(stdout)["backend"] == "openvino" and json.loads(stdout)["images"] == 3, err
+    image = tmp_path / "photos" / "bee" / "0.png"
+    shipped = json.loads(run(capsys, "predict", "--weights", out, image, "--json")[1])[0]["top"]
+    reference = json.loads(run(capsys, "predict", "--weights", small_weights, image, "--json")[1])[0]["top"]
+    assert [t["label"] for t in shipped] == [t["label"] for t in reference]
+    assert abs(shipped[0]["probability"] - reference[0]["probability"]) < 1e-3
+    code, _, err = run(capsys, "eval", "--weights", out, "--backend", "onnxruntime", "--data", tmp_path / "photos")
+    assert code == 2 and "it was written for openvino" in err
