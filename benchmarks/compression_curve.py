@@ -13,6 +13,8 @@ Writes docs/results/compression.{md,json,csv,png};
 import csv
 import io
 import sys
+import tempfile
+from pathlib import Path
 
 from _shared import RESULTS, require_shared, write_result
 from tqdm import tqdm
@@ -80,10 +82,10 @@ def measure() -> list[dict]:
     for method, label, options in tqdm(POINTS, desc="curve", unit="point"):
         compressed = compress(loaded, options, progress=False)
         data, report = compressed.data, compressed.report
-        path = out / "point.sqz"
-        path.write_bytes(data)
-        result = held_out(path)
-        path.unlink()
+        with tempfile.TemporaryDirectory() as tmp:  # the decoded file is measured, never kept
+            path = Path(tmp) / "point.sqz"
+            path.write_bytes(data)
+            result = held_out(path)
         rows.append(
             {
                 "method": method,
