@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/finetune.py
 	$(BIN)/python benchmarks/ota.py
 	$(BIN)/python benchmarks/demo.py
+	$(BIN)/python benchmarks/edge.py
 
 # The design-space sweeps of docs/results/explore (about 25 minutes on 2 AVX2 cores).
 SWEEP := --epochs 2 --limit-train 8000 --limit-val 2000 --lr 0.001 --seeds 2 --quiet

@@ -75,6 +75,9 @@ lines = [
     f"{summary['fp32_ours_vs_openvino_defaults']:.2f}x OpenVINO's defaults on the same file, which compute bf16 where "
     f"the CPU has it; at that precision ours (`openvino-bf16`) runs at "
     f"{summary['bf16_ours_vs_openvino_defaults']:.2f}x.",
+    "",
+    "The LiteRT and ExecuTorch rows are device files: batch-1 graphs, run image by image at batch 32 (their "
+    "batch-32 figure is a loop over the batch); `docs/results/edge.md` has their accuracy and sizes.",
     *(
         [
             "",

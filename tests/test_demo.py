@@ -1,8 +1,8 @@
 from pathlib import Path
 
 from squeezenet.data.sources import build_source
-from squeezenet.demo import DEMO_DESIGN, DEMO_LR, _export_stage, _train_stage
-from squeezenet.deploy.backends import ENGINES
+from squeezenet.demo import DEMO_DESIGN, DEMO_LR, _export_stage, _micro_stage, _train_stage
+from squeezenet.deploy.backends import BACKENDS, ENGINES
 from squeezenet.formats.weights import load_model
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import train
@@ -37,10 +37,19 @@ def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_
         )
     )
     loaded = load_model(run_dir / "model.safetensors")
-    report = _export_stage(loaded, build_source("fashion-mnist", str(tiny_fmnist)), tmp_path)
-    assert [r["backend"] for r in report["bench"]] == ["torch", *ENGINES]
-    assert {c["backend"] for c in report["auto"]["candidates"]} == set(ENGINES)
+    source = build_source("fashion-mnist", str(tiny_fmnist))
+    report = _export_stage(loaded, source, tmp_path)
+    host = [name for name in ENGINES if BACKENDS[name].auto]
+    assert [r["backend"] for r in report["bench"]] == ["torch", *host]
+    assert {c["backend"] for c in report["auto"]["candidates"]} == set(host)
     assert Path(report["best_file"]).exists() and (tmp_path / "model.onnx").exists()
     assert report["max_logit_diff"] < 1e-3
     # auto's budget is 5% disagreement on held-out images: the shipped engine scores as fp32 does, within it
     assert report["fp32_test_top1"] > 50 and abs(report["best_test_top1"] - report["fp32_test_top1"]) <= 5
+    # the microcontroller stage: the file TFLM ran under its own arena, the planner's activations
+    micro = _micro_stage(run_dir / "model.safetensors", tmp_path, source)
+    if BACKENDS["tflite-micro"].available():
+        assert micro["fits"] and micro["activation_bytes"] == micro["planned_activation_bytes"]
+        assert (tmp_path / "model-micro.h").exists() and abs(micro["test_top1"] - report["fp32_test_top1"]) <= 5
+    else:
+        assert micro is None

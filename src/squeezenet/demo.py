@@ -6,7 +6,9 @@
 2. compress: Deep Compression with labelled retraining, to a .sqz file, measured again;
 3. export: ONNX fp32, and the fastest engine on this CPU (``export --format auto``: every engine,
    fp32 or int8 calibrated on training images) with its test accuracy beside fp32's; every
-   engine's speed against torch eager, and the on-chip footprint.
+   engine's speed against torch eager, and the on-chip footprint;
+4. microcontroller: the compressed model as a TFLite Micro file and C header, its flash and arena
+   measured by TFLM against a 1 MiB flash / 256 KiB RAM budget, its test accuracy on the file.
 Each stage's figures go into the same report. Rerunning resumes an interrupted training run;
 the run of an earlier version of the demo (another model) is moved to ``train.previous``.
 """
@@ -24,7 +26,7 @@ import torch
 from .compression.options import CompressOptions
 from .compression.pipeline import compress
 from .data.sources import TensorSource, build_source
-from .deploy.backends import ENGINES
+from .deploy.backends import BACKENDS, ENGINES
 from .deploy.export import export
 from .deploy.footprint import footprint
 from .deploy.options import ExportOptions
@@ -94,6 +96,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     export_start = time.perf_counter()
     report["export"] = _export_stage(loaded, source, out)
     report["export"]["seconds"] = time.perf_counter() - export_start
+    report["micro"] = _micro_stage(out / "model.sqz", out, source)
     report["total_seconds"] = time.perf_counter() - start
     write_json(out / "report.json", report)
     write_text(out / "report.md", render_markdown(report))
@@ -145,7 +148,8 @@ def _export_stage(loaded: Any, source: TensorSource, out: Path) -> dict[str, Any
     fp32_result = evaluate(loaded.model, _test_batches(source), progress=False)
     best_result = evaluate(choice.engines[choice.chosen].runner(), _test_batches(source), progress=False)
     runners = {name: engine.runner() for name, engine in choice.engines.items()}
-    bench = bench_inference(loaded, ["torch", *ENGINES], 32, calib, repeats=10, latency_repeats=50, runners=runners)
+    host = [name for name in ENGINES if BACKENDS[name].auto]  # the device files have their own stage
+    bench = bench_inference(loaded, ["torch", *host], 32, calib, repeats=10, latency_repeats=50, runners=runners)
     return {
         "onnx_bytes": onnx_file.bytes,
         "max_logit_diff": max(onnx_file.max_logit_diff_random, onnx_file.max_logit_diff_real),
@@ -157,6 +161,25 @@ def _export_stage(loaded: Any, source: TensorSource, out: Path) -> dict[str, Any
         "bench": bench["results"],
         "footprint": {p: footprint(loaded.model, 28, p, 10_000_000).to_dict() for p in ("fp32", "int8")},
     }
+
+
+def _micro_stage(model_file: Path, out: Path, source: TensorSource) -> dict[str, Any] | None:
+    """The compressed model (``model_file``) as a microcontroller takes it: int8 ``.tflite`` and C header, calibrated
+    on training images, checked by TFLM under the arena it declares; test top-1 on that file
+    (LiteRT's interpreter, which agrees with TFLM's within two output steps). None without the
+    ``micro`` extra."""
+    if not BACKENDS["tflite-micro"].available():
+        print("demo: microcontroller stage skipped: pip install 'squeezenet[micro]'", file=sys.stderr)
+        return None
+    from .deploy.litert import litert_runner
+
+    start = time.perf_counter()
+    compressed = load_model(model_file)
+    calib = next(source.train_batches(0, 0, 256, 0, 1, seed=0)).images
+    written = export(compressed, out / "model-micro.tflite", ExportOptions("tflite-micro", True, calib))
+    result = evaluate(litert_runner(Path(written.file).read_bytes()), _test_batches(source), progress=False)
+    seconds = time.perf_counter() - start
+    return {"file": written.file, **(written.device or {}), "test_top1": result.top1, "seconds": seconds}
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -198,7 +221,22 @@ def render_markdown(report: dict[str, Any]) -> str:
             for p, f in e["footprint"].items()
         ],
         "",
+        *_micro_lines(report.get("micro")),
         "![learning curves](train/curves.png)",
         "",
     ]
     return "\n".join(lines)
+
+
+def _micro_lines(m: dict[str, Any] | None) -> list[str]:
+    if not m:
+        return []
+    return [
+        f"On a microcontroller (TFLite Micro, `{Path(m['file']).name}` and its `.h`): "
+        f"flash {m['flash_bytes'] / 1024:.0f} KiB, tensor arena {m['arena_bytes'] / 1024:.0f} KiB "
+        f"(activations {m['activation_bytes']:,} B, the "
+        f"planner's int8 peak {m['planned_activation_bytes']:,} B), against a budget of "
+        f"{m['budget_flash_bytes'] // 1024} KiB flash and {m['budget_ram_bytes'] // 1024} KiB RAM: "
+        f"{'fits' if m['fits'] else 'does not fit'}; test top-1 of the int8 file {m['test_top1']:.2f}%.",
+        "",
+    ]

@@ -8,8 +8,9 @@ import pytest
 import torch
 from helpers import run_cli as run
 
-from squeezenet.deploy.backends import ENGINES
+from squeezenet.deploy.backends import BACKENDS, ENGINES
 from squeezenet.deploy.openvino import metadata, ov_runner, read_ir
+from squeezenet.formats.preprocess import Preprocess
 from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
@@ -100,7 +101,9 @@ def test_auto_times_every_engine_and_writes_the_fastest_within_budget(tmp_path, 
     candidates = {c["backend"]: c for c in report["auto"]["candidates"]}
     # every recipe with a file to ship, the engines' own defaults among them: nothing faster is skipped
     assert (
-        set(candidates) == set(ENGINES) >= {"onnxruntime-int8-defaults", "openvino-defaults", "openvino-int8-defaults"}
+        set(candidates)
+        == {n for n in ENGINES if BACKENDS[n].auto}
+        >= {"onnxruntime-int8-defaults", "openvino-defaults", "openvino-int8-defaults"}
     )
     allowed = [c for c in candidates.values() if 100 - c["agreement"] <= 5.0]
     assert report["auto"]["chosen"] == max(allowed, key=lambda c: c["images_per_s"])["backend"]
@@ -167,7 +170,11 @@ def test_openvino_int8_follows_fp32_on_native_and_avx2_kernels(shared, isa):
     assert int8 >= fp32 - 1.2, (fp32, int8)
 
 
-def test_bench_peers_and_predict_latency(capsys, small_weights, calib):
+def test_bench_peers_and_predict_latency(capsys, tmp_path, calib):
+    small_weights = tmp_path / "small64.safetensors"  # 64 px: every engine of the table is built and timed
+    save_model(
+        SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=3)), small_weights, Preprocess(resize=72, crop=64)
+    )
     code, out, err = run(
         capsys,
         "bench",
@@ -190,6 +197,8 @@ def test_bench_peers_and_predict_latency(capsys, small_weights, calib):
     result = json.loads(out)
     rows = {r["engine"]: r for r in result["peers"]["rows"]}
     assert "openvino-int8-defaults" in rows and "ours: openvino-int8" in rows and "torch-compile" in rows
+    assert {"litert-int8-defaults", "ours: litert-int8", "executorch-int8-defaults", "ours: executorch"} <= set(rows)
+    assert not any("tflite-micro" in name for name in rows)  # an emulated microcontroller is not timed
     assert not any(name.startswith("ours: ") and name.endswith("defaults") for name in rows)
     fastest = max((r for n, r in rows.items() if not n.startswith("ours")), key=lambda r: r["images_per_s"])
     assert result["peers"]["rounds"] == 2 and all(

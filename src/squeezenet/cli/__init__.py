@@ -43,6 +43,9 @@ EXTRA_OF_MODULE = {
     **dict.fromkeys(("onnx", "onnxruntime", "onnxscript", "openvino", "nncf"), "deploy"),
     **dict.fromkeys(("tuf", "urllib3"), "device"),
     **dict.fromkeys(("securesystemslib", "cryptography"), "publish"),
+    **dict.fromkeys(("litert_torch", "ai_edge_litert", "torchao"), "litert"),
+    "executorch": "executorch",
+    "tflite_micro": "micro",
 }
 EXTRA_OF_COMMAND = {"update": "device", "keys": "publish", "publish": "publish"}
 

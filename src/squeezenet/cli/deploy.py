@@ -29,20 +29,24 @@ EXPORT = ExportOptions()
 
 def add_export(sub: Any) -> None:
     p = sub.add_parser(
-        "export", help="an engine's file (ONNX, OpenVINO IR; fp32 or int8), or the fastest engine here (auto)"
+        "export",
+        help="an engine's file (ONNX, OpenVINO IR, LiteRT, TFLite Micro, ExecuTorch; fp32 or int8), or the fastest "
+        "engine here (auto)",
     )
     add_weights_args(p)
     p.add_argument(
         "--format",
         choices=EXPORT_FORMATS,
         default=EXPORT.format,
-        help="onnx (.onnx), openvino (IR .xml + .bin), or auto: time every engine on this CPU "
-        "and write the fastest within --max-disagreement",
+        help="onnx (.onnx), openvino (IR .xml + .bin), litert (.tflite, NHWC), tflite-micro (int8 .tflite + C "
+        "header with the arena size), executorch (.pte, XNNPACK), or auto: time every host engine on this CPU and "
+        "write the fastest within --max-disagreement",
     )
     p.add_argument(
         "--int8",
         action="store_true",
-        help="static int8: ONNX Runtime's quantizer for onnx, NNCF for openvino (needs --calib-data)",
+        help="static int8 (needs --calib-data): ONNX Runtime's quantizer for onnx, NNCF for openvino, PT2E with "
+        "the runtime's own quantizer for litert, tflite-micro and executorch",
     )
     p.add_argument(
         "--calib-data", type=existing_dir, help="unlabelled images for int8 calibration (auto: also its accuracy check)"

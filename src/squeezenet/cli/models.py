@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..deploy.options import PRECISIONS
+from ..deploy.precision import PRECISIONS
 from ..errors import OptionError
 from ..utils.units import parse_bytes
 from .args import (

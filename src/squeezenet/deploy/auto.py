@@ -67,7 +67,7 @@ def choose_engine(
     held_out, calib = _split(loaded, calib_data)
     with torch.no_grad():
         reference = loaded.model.eval()(held_out).argmax(1) if held_out is not None else None
-    names = [name for name in ENGINES if calib is not None or not BACKENDS[name].int8]
+    names = [n for n in ENGINES if BACKENDS[n].auto and (calib is not None or not BACKENDS[n].int8)]
     batch = (held_out[:1] if held_out is not None else example_input(loaded)).repeat(batch_size, 1, 1, 1)
     inputs = BuildInputs(loaded, calib)
     engines, candidates = {}, []

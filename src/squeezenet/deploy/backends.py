@@ -54,7 +54,7 @@ class BuildInputs:
 @dataclass(frozen=True)
 class Backend:
     name: str
-    family: str  # the runtime: torch, onnxruntime, openvino
+    family: str  # the runtime: torch, onnxruntime, openvino, litert, executorch, tflite-micro
     format: str | None  # the ``export --format`` that writes it; None: runs only
     int8: bool  # calibrated on images
     suffix: str | None  # the file written; None: nothing to ship
@@ -65,6 +65,16 @@ class Backend:
     write: Callable[[Any, Path], int] | None = None  # bytes written
     read: Callable[[Path], Any] | None = None
     metadata: Callable[[Any], dict[str, str]] | None = None  # what a graph carries (config, preprocessing, classes)
+    needs: str | None = None  # the module its runtime comes in (an optional extra)
+    auto: bool = True  # a candidate of ``export --format auto`` (the host engines; not the device runtimes)
+    timed: bool = True  # a row of the peer table (not an emulated device interpreter)
+    describe: Callable[[Any], dict[str, Any]] | None = None  # what the file costs on its device (export's report)
+
+    def available(self) -> bool:
+        """Whether this installation has the backend's runtime (``needs``)."""
+        import importlib.util
+
+        return self.needs is None or importlib.util.find_spec(self.needs) is not None
 
 
 # --- torch ------------------------------------------------------------------------------------
@@ -215,6 +225,84 @@ def _ov_metadata(model: Any) -> dict[str, str]:
     return metadata(model)
 
 
+# --- LiteRT, TFLite Micro, ExecuTorch: the device runtimes ------------------------------------
+def _litert(name: str, int8: bool = False, ours: bool = True) -> Callable[[BuildInputs], bytes]:
+    def build(inputs: BuildInputs) -> bytes:
+        from .litert import to_tflite
+
+        return inputs.once(name, lambda: to_tflite(inputs.loaded, name, inputs.calib if int8 else None, ours))
+
+    return build
+
+
+def _micro(inputs: BuildInputs) -> bytes:
+    """litert-int8's file (built once), tagged for TFLite Micro."""
+    from .litert import read_metadata, with_metadata
+
+    graph = _litert("litert-int8", int8=True)(inputs)
+    return with_metadata(graph, {**read_metadata(graph), META_BACKEND: "tflite-micro"})
+
+
+def _litert_run(graph: bytes) -> Runner:
+    from .litert import litert_runner
+
+    return litert_runner(graph)
+
+
+def _litert_metadata(graph: bytes) -> dict[str, str]:
+    from .litert import read_metadata
+
+    return read_metadata(graph)
+
+
+def _micro_run(graph: bytes) -> Runner:
+    from .micro import micro_runner
+
+    return micro_runner(graph)
+
+
+def _micro_write(graph: bytes, out: Path) -> int:
+    from .micro import write_micro
+
+    return write_micro(graph, out)
+
+
+def _micro_describe(graph: bytes) -> dict[str, Any]:
+    from ..formats.preprocess import Preprocess
+    from ..models.config import SqueezeNetConfig
+    from ..models.squeezenet import SqueezeNet
+    from .footprint import peak_activations
+    from .litert import read_metadata
+    from .metadata import META_CONFIG, META_PREPROCESS
+    from .micro import measure
+
+    meta = read_metadata(graph)
+    model = SqueezeNet(SqueezeNetConfig.from_json(meta[META_CONFIG]))
+    planned, _ = peak_activations(model, Preprocess.from_json(meta[META_PREPROCESS]).crop, 1)
+    return measure(graph, planned).to_dict()
+
+
+def _pte(name: str, int8: bool = False, ours: bool = True) -> Callable[[BuildInputs], bytes]:
+    def build(inputs: BuildInputs) -> bytes:
+        from .pte import to_pte
+
+        return to_pte(inputs.loaded, name, inputs.calib if int8 else None, ours)
+
+    return build
+
+
+def _pte_run(graph: bytes) -> Runner:
+    from .pte import pte_runner
+
+    return pte_runner(graph)
+
+
+def _pte_metadata(graph: bytes) -> dict[str, str]:
+    from .pte import read_metadata
+
+    return read_metadata(graph)
+
+
 ORT = {
     "family": "onnxruntime",
     "format": "onnx",
@@ -231,6 +319,29 @@ OV = {
     "write": _ov_write,
     "read": _ov_read,
     "metadata": _ov_metadata,
+}
+# batch-1 graphs for devices: timed in the peer table, never chosen by ``auto`` for this host
+LITERT = {
+    "family": "litert",
+    "format": "litert",
+    "suffix": ".tflite",
+    "run": _litert_run,
+    "write": _write_bytes,
+    "read": Path.read_bytes,
+    "metadata": _litert_metadata,
+    "needs": "litert_torch",
+    "auto": False,
+}
+EXECUTORCH = {
+    "family": "executorch",
+    "format": "executorch",
+    "suffix": ".pte",
+    "run": _pte_run,
+    "write": _write_bytes,
+    "read": Path.read_bytes,
+    "metadata": _pte_metadata,
+    "needs": "executorch",
+    "auto": False,
 }
 _proto = BuildInputs.proto  # the plain fp32 ONNX graph
 # The first record of each (format, int8) pair is what ``export --format F [--int8]`` writes;
@@ -333,10 +444,62 @@ TABLE = (
         recipe="defaults",
         **OV,
     ),
+    Backend("litert", int8=False, help="LiteRT (TFLite), fp32, NHWC input", build=_litert("litert"), **LITERT),
+    Backend(
+        "litert-int8",
+        int8=True,
+        help="LiteRT, full int8 (int8 NHWC input and output) by PT2E, our recipe (deploy/pt2e.py)",
+        build=_litert("litert-int8", int8=True),
+        **LITERT,
+    ),
+    Backend(
+        "litert-int8-defaults",
+        int8=True,
+        help="LiteRT int8, litert-torch's quantizer as its documentation configures it",
+        build=_litert("litert-int8-defaults", int8=True, ours=False),
+        recipe="defaults",
+        **LITERT,
+    ),
+    Backend(
+        "tflite-micro",
+        "tflite-micro",
+        "tflite-micro",
+        True,
+        ".tflite",
+        "TFLite Micro: the full-int8 .tflite and a C header (model array, arena size)",
+        _micro,
+        _micro_run,
+        write=_micro_write,
+        read=Path.read_bytes,
+        metadata=_litert_metadata,
+        needs="tflite_micro",
+        auto=False,
+        timed=False,
+        describe=_micro_describe,
+    ),
+    Backend(
+        "executorch", int8=False, help="ExecuTorch, fp32, lowered to XNNPACK", build=_pte("executorch"), **EXECUTORCH
+    ),
+    Backend(
+        "executorch-int8",
+        int8=True,
+        help="ExecuTorch int8 (XNNPACK) by PT2E, our recipe (deploy/pt2e.py)",
+        build=_pte("executorch-int8", int8=True),
+        **EXECUTORCH,
+    ),
+    Backend(
+        "executorch-int8-defaults",
+        int8=True,
+        help="ExecuTorch int8, XNNPACK's quantizer as its documentation configures it",
+        build=_pte("executorch-int8-defaults", int8=True, ours=False),
+        recipe="defaults",
+        **EXECUTORCH,
+    ),
 )
 BACKENDS: dict[str, Backend] = {b.name: b for b in TABLE}
 ENGINES = tuple(b.name for b in TABLE if b.suffix)  # those with a file to ship
 FORMATS = tuple(dict.fromkeys(b.format for b in TABLE if b.format))  # export formats, table order
+INT8_ONLY = tuple(f for f in FORMATS if all(b.int8 for b in TABLE if b.format == f))  # e.g. tflite-micro
 
 
 def backend(name: str) -> Backend:

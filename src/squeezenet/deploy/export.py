@@ -36,6 +36,7 @@ class ExportReport:
     max_logit_diff_random: float
     max_logit_diff_real: float | None = None  # on calibration images, when given
     auto: EngineChoice | None = None
+    device: dict[str, Any] | None = None  # what the file costs on its device (TFLite Micro: flash, arena)
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "auto"}
@@ -81,5 +82,8 @@ def write_verified(
         raise SqueezeNetError(
             f"{engine.backend.name} disagrees with PyTorch (max logit difference {worst:.2e}); not written"
         )
+    device = engine.backend.describe(engine.graph) if engine.backend.describe else None
     written = engine.save(out)
-    return ExportReport(str(out), engine.backend.name, engine.backend.int8, written, diffs["random"], diffs.get("real"))
+    return ExportReport(
+        str(out), engine.backend.name, engine.backend.int8, written, diffs["random"], diffs.get("real"), device=device
+    )

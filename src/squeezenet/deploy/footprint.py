@@ -18,7 +18,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from ..errors import OptionError, SqueezeNetError
 from ..models.names import block_names
 from ..models.squeezenet import SqueezeNet
-from .options import BYTES_PER_VALUE, PRECISIONS
+from .precision import BYTES_PER_VALUE, PRECISIONS
 
 ALIASING_MODULES = (nn.ReLU, nn.Dropout)
 ALIASING_FUNCTIONS = {torch.flatten}

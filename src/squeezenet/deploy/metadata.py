@@ -1,20 +1,32 @@
 """What every exported file carries and what every backend runs, defined once for the deploy modules.
 
-The metadata (ONNX ``metadata_props``, OpenVINO ``rt_info``) is enough to run a file without the
+The metadata (ONNX ``metadata_props``, OpenVINO ``rt_info``, a ``.tflite`` file's metadata entry,
+a ``.pte`` program's constant method) is enough to run a file without the
 weights it came from: the model's config, its preprocessing record, its class names, and the
 backend it was written for.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
+    from ..formats.loaded import LoadedModel
+
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "input", "logits"  # N x C x H x W preprocessed float32 -> N x classes
 Runner = Callable[["torch.Tensor"], "torch.Tensor"]  # a preprocessed float batch -> logits
 META_CONFIG, META_PREPROCESS, META_CLASSES = "squeezenet_config", "preprocess", "classes"
 META_BACKEND = "squeezenet_backend"
+
+
+def model_metadata(loaded: LoadedModel) -> dict[str, str]:
+    """What every exported file carries about its model (the backend is added when it is built)."""
+    meta = {META_CONFIG: loaded.config.to_json(), META_PREPROCESS: loaded.preprocess.to_json()}
+    if loaded.classes:
+        meta[META_CLASSES] = json.dumps(loaded.classes)
+    return meta

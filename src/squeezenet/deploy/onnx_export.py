@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 
 import onnx
 import torch
 
 from ..formats.loaded import LoadedModel
 from .fuse import fuse_expands
-from .metadata import INPUT_NAME, META_CLASSES, META_CONFIG, META_PREPROCESS, OPSET, OUTPUT_NAME
+from .metadata import INPUT_NAME, OPSET, OUTPUT_NAME, model_metadata
 
 MAX_LOGIT_DIFF = 1e-3
 
@@ -45,9 +44,7 @@ def to_onnx(loaded: LoadedModel, fuse: bool = False) -> onnx.ModelProto:
             verbose=False,
         )
     proto = program.model_proto
-    meta = {META_CONFIG: loaded.config.to_json(), META_PREPROCESS: loaded.preprocess.to_json()}
-    if loaded.classes:
-        meta[META_CLASSES] = json.dumps(loaded.classes)
+    meta = model_metadata(loaded)
     if fuse:
         meta["graph"] = "fire expands fused"
     onnx.helper.set_model_props(proto, meta)

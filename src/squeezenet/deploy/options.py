@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError
-from .backends import FORMATS
+from .backends import FORMATS, INT8_ONLY
 
 AUTO = "auto"  # measure every engine here, write the fastest within the accuracy budget
 EXPORT_FORMATS = (*FORMATS, AUTO)
 MAX_DISAGREEMENT = 5.0  # % of held-out images whose top-1 may differ from fp32 PyTorch's
-# the footprint planner's precisions; sqz: the weights as a real .sqz file, activations int8
-BYTES_PER_VALUE = {"fp32": 4, "fp16": 2, "int8": 1}
-PRECISIONS = (*BYTES_PER_VALUE, "sqz")
 
 
 @dataclass
@@ -31,6 +28,10 @@ class ExportOptions:
         if self.format == AUTO and self.int8:
             raise OptionError(
                 "int8", "is tried by {format} auto itself (with {calib_data}): leave it out", "format", "calib_data"
+            )
+        if self.format in INT8_ONLY and not self.int8:
+            raise OptionError(
+                "format", f"{self.format} is int8 only: add {{int8}} and {{calib_data}}", "int8", "calib_data"
             )
         if self.int8 and self.calib_data is None:
             raise OptionError("int8", "calibrates on images: it needs {calib_data} (unlabelled images)", "calib_data")

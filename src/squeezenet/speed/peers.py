@@ -4,8 +4,11 @@ beside every recipe we ship, in one run on this CPU (images/s at a batch, batch-
 Both sides come from the backend table (``deploy.backends``): the peers are its ``defaults``
 records (torch eager and ``torch.compile``; ONNX Runtime's ``quantize_static`` defaults; OpenVINO's
 ``compile_model(model, "CPU")`` on our fp32 ONNX file, on ONNX Runtime's int8 file, and on NNCF's
-default quantization), ours every other record with a file to ship. ONNX Runtime's fp32 session
-with its defaults is our ``onnxruntime`` engine and is listed once.
+default quantization; litert-torch's and ExecuTorch's XNNPACK quantizers as their documentation
+configures them), ours every other record with a file to ship. ONNX Runtime's fp32 session with
+its defaults is our ``onnxruntime`` engine and is listed once; LiteRT's and ExecuTorch's fp32
+files have no settings to differ in and are ours. A backend whose runtime is not installed is
+left out of the table, and named under it.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ OURS = "ours: "
 def peer_runners(loaded: LoadedModel, calib: torch.Tensor) -> dict[str, Callable[[], Runner]]:
     """Row name -> builder of each engine, the peers first (one ONNX export, int8 graphs shared)."""
     inputs = BuildInputs(loaded, calib)
-    peers = [b for b in TABLE if b.recipe == "defaults"]
-    ours = [b for b in TABLE if b.recipe == "ours" and b.suffix]
+    present = [b for b in TABLE if b.timed and b.available()]
+    peers = [b for b in present if b.recipe == "defaults"]
+    ours = [b for b in present if b.recipe == "ours" and b.suffix]
     build = lambda name: build_engine(loaded, name, inputs=inputs).runner()  # noqa: E731
     return {**{b.name: partial(build, b.name) for b in peers}, **{OURS + b.name: partial(build, b.name) for b in ours}}
 
@@ -101,6 +105,7 @@ def bench_peers(
         "fastest_peer": best_peer["engine"],
         "lowest_latency_peer": fastest_latency["engine"],
         "rows": rows,
+        "not_installed": [b.name for b in TABLE if b.timed and b.suffix and not b.available()],
     }
 
 
@@ -119,4 +124,6 @@ def format_peers(report: dict[str, Any]) -> str:
             f"  {r['engine']:<44} {r['images_per_s']:>9.0f} {r['vs_fastest_peer']:>6.2f}x "
             f"{r['latency_ms_bs1']:>7.2f}{top1}"
         )
+    if report.get("not_installed"):
+        lines.append(f"  not measured, their runtimes not installed: {', '.join(report['not_installed'])}")
     return "\n".join(lines)
