@@ -166,3 +166,13 @@ def test_imagenet_int8_device_files_follow_fp32(shared):
         agreement, kl, fp32_top1, int8_top1 = int8_fidelity(shared, backend)
         assert agreement >= 0.92 and kl < 0.016, (backend, agreement, kl)
         assert int8_top1 >= fp32_top1 - 1.2, (backend, fp32_top1, int8_top1)
+
+
+@pytest.mark.parametrize("suffix", [".tflite", ".pte"])
+def test_a_damaged_device_file_is_one_line(capsys, tmp_path, suffix):
+    """ExecuTorch's runtime aborts the process on a malformed program: the file is parsed first."""
+    pytest.importorskip("executorch", reason="the executorch extra is not installed")
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    code, _, err = run(capsys, "eval", "--weights", bad, "--data", tmp_path)
+    assert code == 2 and "not a readable" in err and len(err.strip().splitlines()) == 1

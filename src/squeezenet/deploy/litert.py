@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import struct
 import warnings
 from collections import Counter
 from typing import Any
@@ -113,8 +114,8 @@ def read_metadata(tflite: bytes) -> dict[str, str]:
             entry = model.Metadata(i)
             if entry.Name() and entry.Name().decode() == METADATA_NAME:
                 return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
-    except (ValueError, IndexError, AttributeError, UnicodeDecodeError) as exc:
-        raise SqueezeNetError(f"not a readable .tflite file ({exc.__class__.__name__})") from None
+    except (struct.error, ValueError, IndexError, AttributeError, UnicodeDecodeError):
+        raise SqueezeNetError("not a readable .tflite file (truncated, or not a TFLite flatbuffer)") from None
     return {}
 
 

@@ -14,6 +14,7 @@ other method and a device ignores.
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 import torch
@@ -58,11 +59,23 @@ def _lower(loaded: LoadedModel, backend: str, calib: torch.Tensor | None, ours: 
     return lowered.to_executorch().buffer
 
 
+def _plan(pte: bytes) -> Any:
+    """The program's structure, parsed in Python: ExecuTorch's runtime aborts the process on a
+    malformed file, so every file is parsed here first."""
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    try:
+        return deserialize_pte_binary(pte).program
+    except (struct.error, ValueError, IndexError, TypeError, UnicodeDecodeError):
+        raise SqueezeNetError("not a readable ExecuTorch program (truncated, or not a .pte flatbuffer)") from None
+
+
 def _method(pte: bytes, name: str) -> tuple[Any, Any]:
     """The loaded program and its method ``name`` (None when it has none). A method runs in its
     program's memory: the caller keeps the program (and the bytes) alive as long as the method."""
     from executorch.runtime import Runtime
 
+    _plan(pte)
     try:
         with captured_fd(2):  # cpuinfo again, when XNNPACK initialises
             program = Runtime.get().load_program(pte)
@@ -80,10 +93,7 @@ def read_metadata(pte: bytes) -> dict[str, str]:
 def instructions(pte: bytes) -> list[str]:
     """The forward method's instructions, by what each runs: ``XnnpackBackend`` for a call into an
     XNNPACK subgraph, an operator's name for a kernel ExecuTorch runs itself."""
-    from executorch.exir._serialize._program import deserialize_pte_binary
-
-    plan = deserialize_pte_binary(pte).program.execution_plan
-    forward = next(p for p in plan if p.name == "forward")
+    forward = next(p for p in _plan(pte).execution_plan if p.name == "forward")
     named = []
     for chain in forward.chains:
         for instruction in chain.instructions:
