@@ -72,7 +72,7 @@ class OurRecipe(Quantizer):
             if node.target in POOLS and annotation is not None:
                 annotation.output_qspec = dataclasses.replace(self.spec)  # a spec of its own: its own observer
             elif node.target == torch.ops.aten.cat.default:
-                # the converters give a concatenation one scale, its first input's: observed apart,
+                # LiteRT's converter gives a concatenation one scale, its first input's: observed apart,
                 # the wider expand3x3 branch was clipped to the expand1x1 branch's range
                 first, *rest = node.args[0]
                 for producer in rest:
