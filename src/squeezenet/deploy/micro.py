@@ -10,6 +10,8 @@ reference kernels as the firmware.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -63,6 +65,13 @@ def _interpreter(tflite: bytes, arena: int) -> Any:
 
 def measure(tflite: bytes, planned_activation_bytes: int | None = None) -> MicroFootprint:
     """The arena TFLM needs for ``tflite`` (its recording allocator), then one inference under it."""
+    return dataclasses.replace(_measured(tflite), planned_activation_bytes=planned_activation_bytes)
+
+
+@functools.lru_cache(maxsize=4)
+def _measured(tflite: bytes) -> MicroFootprint:
+    """Once per file: export's report, its header and its check all ask (an inference on TFLM's
+    reference kernels at 224 px takes seconds)."""
     probe = _interpreter(tflite, max(4 * len(tflite), 8 * 1024 * 1024))
     with captured_fd(2) as lines:  # TFLM prints its report on stderr
         probe.print_allocations()
@@ -74,7 +83,7 @@ def measure(tflite: bytes, planned_activation_bytes: int | None = None) -> Micro
     detail = engine.get_input_details(0)
     engine.set_input(np.zeros(detail["shape"], dtype=detail["dtype"]), 0)
     engine.invoke()
-    return MicroFootprint(len(tflite), arena, found["head"], found["tail"], planned_activation_bytes)
+    return MicroFootprint(len(tflite), arena, found["head"], found["tail"])
 
 
 def micro_runner(tflite: bytes) -> Runner:
