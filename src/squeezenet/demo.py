@@ -8,7 +8,10 @@
    fp32 or int8 calibrated on training images) with its test accuracy beside fp32's; every
    engine's speed against torch eager, and the on-chip footprint;
 4. microcontroller: the compressed model as a TFLite Micro file and C header, its flash and arena
-   measured by TFLM against a 1 MiB flash / 256 KiB RAM budget, its test accuracy on the file.
+   measured by TFLM against a 1 MiB flash / 256 KiB RAM budget, its test accuracy on the file;
+5. FPGA (experimental): the same design with 2x2 pools (``--pool 2x2``, the variant hls4ml
+   streams) trained briefly, written as an hls4ml project with profiled fixed point, and its C
+   simulation scored against PyTorch on a sample of the test images.
 Each stage's figures go into the same report. Rerunning resumes an interrupted training run;
 the run of an earlier version of the demo (another model) is moved to ``train.previous``.
 """
@@ -27,9 +30,10 @@ from .compression.options import CompressOptions
 from .compression.pipeline import compress
 from .data.sources import TensorSource, build_source
 from .deploy.backends import BACKENDS, ENGINES
-from .deploy.export import export
+from .deploy.export import export, write_verified
 from .deploy.footprint import footprint
 from .deploy.options import ExportOptions
+from .deploy.runtime import build_engine
 from .evaluation.accuracy import evaluate
 from .formats.sqz import write_sqz
 from .formats.weights import load_model
@@ -53,6 +57,8 @@ DEMO_COMPRESSION = CompressOptions(
 # learning rate double. docs/results/training.md has the variants measured against it.
 DEMO_DESIGN = {"bypass": "simple", "stem": "strided", "norm": "squeeze"}
 DEMO_LR = 6e-3
+FPGA_EPOCHS = 2  # the FPGA variant, trained beside the main model (a shorter schedule: it is a check)
+FPGA_TEST_IMAGES = 200  # the C simulation takes about 0.2 s an image at 28 px: a sample of the test set
 
 
 def _test_batches(source: TensorSource) -> Any:
@@ -97,6 +103,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     report["export"] = _export_stage(loaded, source, out)
     report["export"]["seconds"] = time.perf_counter() - export_start
     report["micro"] = _micro_stage(out / "model.sqz", out, source)
+    report["fpga"] = _fpga_stage(out, source, min(epochs or FPGA_EPOCHS, FPGA_EPOCHS), quiet)
     report["total_seconds"] = time.perf_counter() - start
     write_json(out / "report.json", report)
     write_text(out / "report.md", render_markdown(report))
@@ -182,6 +189,59 @@ def _micro_stage(model_file: Path, out: Path, source: TensorSource) -> dict[str,
     return {"file": written.file, **(written.device or {}), "test_top1": result.top1, "seconds": seconds}
 
 
+def _fpga_stage(
+    out: Path,
+    source: TensorSource,
+    epochs: int,
+    quiet: bool,
+    test_images: int = FPGA_TEST_IMAGES,
+    data_dir: str | None = None,
+) -> dict[str, Any] | None:
+    """The demo's design with 2x2 pools, trained for ``epochs`` on Fashion-MNIST (from ``data_dir``),
+    as an hls4ml project (fixed point profiled on training images); its C simulation against
+    PyTorch on ``test_images`` test images. None without the ``fpga`` extra."""
+    if not BACKENDS["hls4ml"].available():
+        print("demo: FPGA stage skipped: pip install 'squeezenet[fpga]'", file=sys.stderr)
+        return None
+    start = time.perf_counter()
+    run_dir = out / "train-fpga"
+    summary = _train_stage(
+        TrainConfig(
+            arch="squeezenet1_1",
+            data="fashion-mnist",
+            data_dir=data_dir,
+            out=str(run_dir),
+            epochs=epochs,
+            resume=True,
+            quiet=quiet,
+            design={**DEMO_DESIGN, "pool": "2x2"},
+            lr=DEMO_LR,
+        )
+    )
+    loaded = load_model(run_dir / MODEL_FILE)
+    calib = next(source.train_batches(0, 0, 256, 0, 1, seed=0)).images
+    engine = build_engine(loaded, "hls4ml", calib)
+    written = write_verified(loaded, engine, out / "model-fpga.hls4ml", calib)
+    batch = next(source.val_batches(test_images, 0, 1))
+    with torch.no_grad():
+        simulated, reference = engine.runner()(batch.images).argmax(1), loaded.model.eval()(batch.images).argmax(1)
+    formats = written.device["formats"].values()
+    return {
+        "file": written.file,
+        "bytes": written.bytes,
+        "layers": written.device["layers"],
+        "integer_bits": sorted({int(f.split(",")[1]) for f in formats}),
+        "fixed_bits": int(next(iter(formats)).split("<")[1].split(",")[0]),
+        "epochs": len(summary.history),
+        "test_top1": summary.val_top1,
+        "sample": len(batch.targets),
+        "sample_top1_simulated": 100.0 * float((simulated == batch.targets).float().mean()),
+        "sample_top1_pytorch": 100.0 * float((reference == batch.targets).float().mean()),
+        "sample_agreement": 100.0 * float((simulated == reference).float().mean()),
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     c, e = report["compression"], report["export"]
     lines = [
@@ -204,7 +264,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{Path(e['best_file']).name}, "
         f"{e['best_bytes'] / 1e6:.2f} MB, test top-1 {e['best_test_top1']:.2f}% (fp32 {e['fp32_test_top1']:.2f}%) |",
         f"| demo wall time | {report['total_seconds']:.0f} s (training {report['train_seconds']:.0f} s, compression "
-        f"{c['seconds']:.0f} s, export {e['seconds']:.0f} s) |",
+        f"{c['seconds']:.0f} s, export {e['seconds']:.0f} s{_stage_seconds(report)}) |",
         "",
         "| backend | images/s (batch 32) | vs torch | batch-1 latency (ms) |",
         "|---|---|---|---|",
@@ -222,10 +282,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         ],
         "",
         *_micro_lines(report.get("micro")),
+        *_fpga_lines(report.get("fpga")),
         "![learning curves](train/curves.png)",
         "",
     ]
     return "\n".join(lines)
+
+
+def _stage_seconds(report: dict[str, Any]) -> str:
+    """The optional stages' share of the wall time (each needs its extra)."""
+    stages = (("microcontroller", report.get("micro")), ("FPGA, its training included", report.get("fpga")))
+    return "".join(f", {name} {stage['seconds']:.0f} s" for name, stage in stages if stage)
 
 
 def _micro_lines(m: dict[str, Any] | None) -> list[str]:
@@ -238,5 +305,18 @@ def _micro_lines(m: dict[str, Any] | None) -> list[str]:
         f"planner's int8 peak {m['planned_activation_bytes']:,} B), against a budget of "
         f"{m['budget_flash_bytes'] // 1024} KiB flash and {m['budget_ram_bytes'] // 1024} KiB RAM: "
         f"{'fits' if m['fits'] else 'does not fit'}; test top-1 of the int8 file {m['test_top1']:.2f}%.",
+        "",
+    ]
+
+
+def _fpga_lines(f: dict[str, Any] | None) -> list[str]:
+    if not f:
+        return []
+    return [
+        f"On an FPGA (experimental; hls4ml, `{Path(f['file']).name}`): the design with 2x2 pools, trained "
+        f"{f['epochs']} epochs (test top-1 {f['test_top1']:.2f}%), as an HLS project of {f['layers']} layers in "
+        f"{f['fixed_bits']}-bit fixed point, integer bits {f['integer_bits'][0]} to {f['integer_bits'][-1]} by "
+        f"profiling; its C simulation on {f['sample']} test images: top-1 {f['sample_top1_simulated']:.2f}% "
+        f"(PyTorch {f['sample_top1_pytorch']:.2f}%), the same answer as PyTorch on {f['sample_agreement']:.1f}%.",
         "",
     ]

@@ -10,8 +10,11 @@ from helpers import run_cli as run
 from squeezenet.deploy.footprint import footprint
 from squeezenet.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME
 from squeezenet.deploy.ort import ort_session
+from squeezenet.deploy.sqz_onnx import sqz_runner
 from squeezenet.errors import SqueezeNetError
 from squeezenet.evaluation.predict import load_images
+from squeezenet.formats.preprocess import FASHION_MNIST
+from squeezenet.formats.sqz import decode, encode_sqz, stored
 from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 from squeezenet.speed.inference import bench_inference
@@ -25,6 +28,21 @@ def small_weights(tmp_path):
     path = tmp_path / "small.safetensors"
     save_model(SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=10)), path)
     return path
+
+
+@pytest.mark.parametrize("pool", ["3x3", "2x2"])
+def test_a_sqz_files_onnx_graph_is_the_pytorch_module(pool):
+    """The graph a device without PyTorch runs a .sqz with, built from the config: pools included."""
+    config = SqueezeNetConfig(layout="v1_1", stem="small", bypass="simple", pool=pool, in_channels=1, num_classes=10)
+    torch.manual_seed(0)
+    model = SqueezeNet(config).eval()
+    raw = {k: stored(v.numpy()) for k, v in model.state_dict().items()}  # float16 values, as the file keeps them
+    contents = decode(encode_sqz(config, FASHION_MNIST, None, [], raw)[0])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in contents.state().items()})
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        want = model(x).numpy()
+    np.testing.assert_allclose(sqz_runner(contents)(x.numpy()), want, rtol=1e-4, atol=1e-5)
 
 
 def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_weights):

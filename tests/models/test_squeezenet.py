@@ -180,12 +180,27 @@ def test_folded_batch_norm_computes_what_the_trained_model_did():
     assert fold_batch_norm(plain) is plain
 
 
+def test_the_fpga_variant_pools_without_overlap_on_the_same_tensors():
+    paper = SqueezeNet(SqueezeNetConfig(layout="v1_1")).eval()
+    fpga = SqueezeNet(SqueezeNetConfig(layout="v1_1", pool="2x2")).eval()
+    fpga.load_state_dict(paper.state_dict())  # the same tensors: a state dict loads into either
+    pools = [m for m in fpga.features if isinstance(m, torch.nn.MaxPool2d)]
+    assert len(pools) == 3 and all(p.kernel_size == 2 and p.stride == 2 and not p.ceil_mode for p in pools)
+    rows = {r.name: r.output for r in summarize(fpga, 224).layers}
+    assert rows["fire9"] == (13, 13, 512)  # 111 -> 55 -> 27 -> 13 rounded down, as 3x3 rounded up
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert not torch.allclose(fpga(x), paper(x))  # another function: it is trained as such
+
+
 def test_a_plain_config_is_written_as_earlier_versions_read_it():
-    assert "norm" not in SqueezeNetConfig().to_dict()  # their readers refuse fields they do not know
-    for config in (SqueezeNetConfig(), SqueezeNetConfig(norm="squeeze")):
+    assert not {"norm", "pool"} & set(SqueezeNetConfig().to_dict())  # their readers refuse fields they do not know
+    for config in (SqueezeNetConfig(), SqueezeNetConfig(norm="squeeze"), SqueezeNetConfig(pool="2x2")):
         assert SqueezeNetConfig.from_json(config.to_json()) == config
 
 
 def test_invalid_config_is_one_clear_error():
     with pytest.raises(SqueezeNetError, match="pct3x3"):
         SqueezeNetConfig(pct3x3=1.5)
+    with pytest.raises(SqueezeNetError, match="pool must be one of"):
+        SqueezeNetConfig(pool="4x4")

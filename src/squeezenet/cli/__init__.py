@@ -46,6 +46,7 @@ EXTRA_OF_MODULE = {
     **dict.fromkeys(("litert_torch", "ai_edge_litert", "torchao"), "litert"),
     "executorch": "executorch",
     "tflite_micro": "micro",
+    "hls4ml": "fpga",
 }
 EXTRA_OF_COMMAND = {"update": "device", "keys": "publish", "publish": "publish"}
 

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..deploy.backends import BACKENDS
+from ..deploy.backends import BACKENDS, FOLDER_SUFFIXES, SHIPPED_SUFFIXES
 from ..formats.imagenet import PUBLISHED_NAMES
 from ..models.config import DESIGN_CHOICES, DESIGN_FIELDS, SqueezeNetConfig
 from ..models.registry import ARCHS, DEFAULT_ARCH, arch_config
@@ -78,8 +78,10 @@ def existing_dir(text: str) -> str:
 
 
 def weights_file(text: str) -> str:
-    """A weight or exported file, or ``imagenet`` (torchvision's published weights)."""
-    return text if text in PUBLISHED_NAMES else existing_file(text)
+    """A weight or exported file (or an exported project folder), or ``imagenet`` (torchvision's published weights)."""
+    if text in PUBLISHED_NAMES or (Path(text).suffix.lower() in FOLDER_SUFFIXES and Path(text).is_dir()):
+        return text
+    return existing_file(text)
 
 
 def dataset(text: str) -> str:
@@ -125,7 +127,9 @@ def config_from_args(args: argparse.Namespace) -> SqueezeNetConfig:
 
 def add_weights_args(p: argparse.ArgumentParser, required: bool = True, exported: bool = False) -> None:
     """``--weights`` (and how to read it); ``exported``: also the files ``export`` writes."""
-    files = ".pth, .safetensors, .caffemodel or .sqz" + (", or an exported .onnx or .xml" if exported else "")
+    files = ".pth, .safetensors, .caffemodel or .sqz" + (
+        f", or an exported {', '.join(SHIPPED_SUFFIXES)}" if exported else ""
+    )
     p.add_argument("--weights", required=required, type=weights_file, help=f"a {files} file, or 'imagenet'")
     p.add_argument(
         "--arch", choices=sorted(ARCHS), help="what the weights hold, checked (read from the file when omitted)"

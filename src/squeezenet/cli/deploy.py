@@ -8,6 +8,7 @@ from typing import Any
 
 from ..deploy.backends import BACKENDS
 from ..deploy.options import EXPORT_FORMATS, ExportOptions
+from ..deploy.precision import DEFAULT_FIXED_BITS
 from ..errors import OptionError
 from .args import (
     add_design_args,
@@ -30,8 +31,8 @@ EXPORT = ExportOptions()
 def add_export(sub: Any) -> None:
     p = sub.add_parser(
         "export",
-        help="an engine's file (ONNX, OpenVINO IR, LiteRT, TFLite Micro, ExecuTorch; fp32 or int8), or the fastest "
-        "engine here (auto)",
+        help="an engine's file (ONNX, OpenVINO IR, LiteRT, TFLite Micro, ExecuTorch; fp32 or int8), an FPGA's HLS "
+        "project (hls4ml), or the fastest engine here (auto)",
     )
     add_weights_args(p)
     p.add_argument(
@@ -39,8 +40,9 @@ def add_export(sub: Any) -> None:
         choices=EXPORT_FORMATS,
         default=EXPORT.format,
         help="onnx (.onnx), openvino (IR .xml + .bin), litert (.tflite, NHWC), tflite-micro (int8 .tflite + C "
-        "header with the arena size), executorch (.pte, XNNPACK), or auto: time every host engine on this CPU and "
-        "write the fastest within --max-disagreement",
+        "header with the arena size), executorch (.pte, XNNPACK), hls4ml (experimental: a .hls4ml project folder "
+        "for Vivado/Vitis HLS, fixed point profiled on --calib-data, checked by C simulation; needs the --pool 2x2 "
+        "variant), or auto: time every host engine on this CPU and write the fastest within --max-disagreement",
     )
     p.add_argument(
         "--int8",
@@ -50,6 +52,11 @@ def add_export(sub: Any) -> None:
     )
     p.add_argument(
         "--calib-data", type=existing_dir, help="unlabelled images for int8 calibration (auto: also its accuracy check)"
+    )
+    p.add_argument(
+        "--fixed-bits",
+        type=int,
+        help=f"hls4ml: the width of every fixed-point number, its integer bits profiled (default {DEFAULT_FIXED_BITS})",
     )
     p.add_argument("--batch-size", type=int, default=EXPORT.batch_size, help="auto: the batch size to be fastest at")
     p.add_argument(
@@ -67,7 +74,9 @@ def add_export(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    options = ExportOptions(args.format, args.int8, args.calib_data, args.batch_size, args.max_disagreement)
+    options = ExportOptions(
+        args.format, args.int8, args.calib_data, args.batch_size, args.max_disagreement, args.fixed_bits
+    )
     options.check()
     from ..deploy.export import export
 
@@ -82,9 +91,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"top-1 agreement {c.agreement:.1f}%"
             )
         print(f"chose {report.auto.reason}")
+    agreement = "" if report.top1_agreement_real is None else f", top-1 agreement {report.top1_agreement_real:.1f}%"
     print(
         f"wrote {report.file}: {report.bytes:,} bytes ({report.backend}), max logit difference vs PyTorch "
-        f"{report.max_logit_diff_random:.2e} (random inputs)"
+        f"{report.max_logit_diff_random:.2e} (random inputs){agreement}"
     )
     return 0
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SqueezeNetError
 from .metadata import META_BACKEND, Runner
+from .precision import DEFAULT_FIXED_BITS
 
 if TYPE_CHECKING:
     import onnx
@@ -34,6 +35,7 @@ class BuildInputs:
     loaded: LoadedModel
     calib: torch.Tensor | None = None
     device: Any = None  # torch.device; the CPU when None
+    fixed_bits: int = DEFAULT_FIXED_BITS  # hls4ml: each fixed-point number's width (the integer part is profiled)
     onnx_proto: onnx.ModelProto | None = field(default=None, repr=False)
 
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # graphs several recipes start from
@@ -69,6 +71,13 @@ class Backend:
     auto: bool = True  # a candidate of ``export --format auto`` (the host engines; not the device runtimes)
     timed: bool = True  # a row of the peer table (not an emulated device interpreter)
     describe: Callable[[Any], dict[str, Any]] | None = None  # what the file costs on its device (export's report)
+    profiled: bool = False  # fixed point whose formats come from profiling calibration images (hls4ml)
+    folder: bool = False  # what it writes is a folder (an HLS project), named with ``suffix``
+
+    @property
+    def calibrated(self) -> bool:
+        """Built from calibration images (int8 scales, or profiled fixed-point formats): lossy."""
+        return self.int8 or self.profiled
 
     def available(self) -> bool:
         """Whether this installation has the backend's runtime (``needs``)."""
@@ -303,6 +312,37 @@ def _pte_metadata(graph: bytes) -> dict[str, str]:
     return read_metadata(graph)
 
 
+# --- hls4ml: an FPGA's HLS project -----------------------------------------------------------
+def _hls(inputs: BuildInputs) -> Any:
+    from .hls import to_hls
+
+    return to_hls(inputs.loaded, inputs.calib, inputs.fixed_bits)
+
+
+def _hls_run(project: Any) -> Runner:
+    from .hls import hls_runner
+
+    return hls_runner(project)
+
+
+def _hls_write(project: Any, out: Path) -> int:
+    from .hls import write_project
+
+    return write_project(project, out)
+
+
+def _hls_read(path: Path) -> Any:
+    from .hls import read_project
+
+    return read_project(path)
+
+
+def _hls_describe(project: Any) -> dict[str, Any]:
+    from .hls import describe
+
+    return describe(project)
+
+
 ORT = {
     "family": "onnxruntime",
     "format": "onnx",
@@ -495,11 +535,34 @@ TABLE = (
         recipe="defaults",
         **EXECUTORCH,
     ),
+    Backend(
+        "hls4ml",
+        "hls4ml",
+        "hls4ml",
+        False,
+        ".hls4ml",
+        "hls4ml (experimental): an FPGA's HLS project (a folder), profiled fixed point, checked by C simulation",
+        _hls,
+        _hls_run,
+        write=_hls_write,
+        read=_hls_read,
+        metadata=lambda project: project.metadata,
+        needs="hls4ml",
+        auto=False,
+        timed=False,
+        describe=_hls_describe,
+        profiled=True,
+        folder=True,
+    ),
 )
 BACKENDS: dict[str, Backend] = {b.name: b for b in TABLE}
 ENGINES = tuple(b.name for b in TABLE if b.suffix)  # those with a file to ship
+SHIPPED_SUFFIXES = tuple(dict.fromkeys(b.suffix for b in TABLE if b.suffix))  # what eval, predict and bench run
+FOLDER_SUFFIXES = tuple(dict.fromkeys(b.suffix for b in TABLE if b.folder))  # of those, the folders
 FORMATS = tuple(dict.fromkeys(b.format for b in TABLE if b.format))  # export formats, table order
 INT8_ONLY = tuple(f for f in FORMATS if all(b.int8 for b in TABLE if b.format == f))  # e.g. tflite-micro
+NO_INT8 = tuple(f for f in FORMATS if not any(b.int8 for b in TABLE if b.format == f))  # hls4ml: its own fixed point
+PROFILED = tuple(f for f in FORMATS if any(b.profiled for b in TABLE if b.format == f))  # need calibration images
 
 
 def backend(name: str) -> Backend:

@@ -18,10 +18,13 @@ import torch
 from ..data.images import calibration_tensor
 from ..errors import OptionError, SqueezeNetError
 from ..formats.loaded import LoadedModel
+from ..utils.atomic import check_replaceable
 from .auto import EngineChoice, choose_engine
-from .backends import for_format
+from .backends import BuildInputs, for_format
+from .metadata import FOLDER_METADATA
 from .onnx_export import MAX_LOGIT_DIFF, example_input
 from .options import AUTO, ExportOptions
+from .precision import DEFAULT_FIXED_BITS
 from .runtime import Engine, build_engine
 
 REAL_CHECK_IMAGES = 64  # calibration images the written graph is also checked on
@@ -35,6 +38,7 @@ class ExportReport:
     bytes: int
     max_logit_diff_random: float
     max_logit_diff_real: float | None = None  # on calibration images, when given
+    top1_agreement_real: float | None = None  # % of those images whose top-1 is PyTorch's
     auto: EngineChoice | None = None
     device: dict[str, Any] | None = None  # what the file costs on its device (TFLite Micro: flash, arena)
 
@@ -64,7 +68,12 @@ def export(loaded: LoadedModel, out: str | Path, options: ExportOptions) -> Expo
     chosen = for_format(options.format, options.int8)
     if out.suffix.lower() != chosen.suffix:
         raise OptionError("out", f"{out}: the file of {{format}} {options.format} ends in {chosen.suffix}", "format")
-    return write_verified(loaded, build_engine(loaded, chosen.name, options.calib_data), out, options.calib_data)
+    if chosen.folder:
+        check_replaceable(out, FOLDER_METADATA)  # before minutes of work, not after
+    inputs = BuildInputs(loaded, fixed_bits=options.fixed_bits or DEFAULT_FIXED_BITS)
+    return write_verified(
+        loaded, build_engine(loaded, chosen.name, options.calib_data, inputs), out, options.calib_data
+    )
 
 
 def write_verified(
@@ -75,15 +84,27 @@ def write_verified(
     checks = {"random": example_input(loaded, batch=4, seed=1)}
     if calib_data is not None:
         checks["real"] = calibration_tensor(calib_data, loaded.preprocess, REAL_CHECK_IMAGES)
+    diffs, agreement = {}, None
     with torch.no_grad():
-        diffs = {name: float((run(x) - reference(x)).abs().max()) for name, x in checks.items()}
+        for name, x in checks.items():
+            got, want = run(x), reference(x)
+            diffs[name] = float((got - want).abs().max())
+            if name == "real":
+                agreement = 100.0 * float((got.argmax(1) == want.argmax(1)).float().mean())
     worst = max(diffs.values())
-    if not engine.backend.int8 and worst >= MAX_LOGIT_DIFF:
+    if not engine.backend.calibrated and worst >= MAX_LOGIT_DIFF:
         raise SqueezeNetError(
             f"{engine.backend.name} disagrees with PyTorch (max logit difference {worst:.2e}); not written"
         )
     device = engine.backend.describe(engine.graph) if engine.backend.describe else None
     written = engine.save(out)
     return ExportReport(
-        str(out), engine.backend.name, engine.backend.int8, written, diffs["random"], diffs.get("real"), device=device
+        str(out),
+        engine.backend.name,
+        engine.backend.int8,
+        written,
+        diffs["random"],
+        diffs.get("real"),
+        agreement,
+        device=device,
     )

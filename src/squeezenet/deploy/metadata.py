@@ -22,6 +22,7 @@ INPUT_NAME, OUTPUT_NAME = "input", "logits"  # N x C x H x W preprocessed float3
 Runner = Callable[["torch.Tensor"], "torch.Tensor"]  # a preprocessed float batch -> logits
 META_CONFIG, META_PREPROCESS, META_CLASSES = "squeezenet_config", "preprocess", "classes"
 META_BACKEND = "squeezenet_backend"
+FOLDER_METADATA = "squeezenet.json"  # an exported folder's metadata (an HLS project's), and its mark as ours
 
 
 def model_metadata(loaded: LoadedModel) -> dict[str, str]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError
-from .backends import FORMATS, INT8_ONLY
+from .backends import FORMATS, INT8_ONLY, NO_INT8, PROFILED
+from .precision import FIXED_BITS_RANGE
 
 AUTO = "auto"  # measure every engine here, write the fastest within the accuracy budget
 EXPORT_FORMATS = (*FORMATS, AUTO)
@@ -21,6 +22,7 @@ class ExportOptions:
     calib_data: str | Path | None = None  # unlabelled images (auto: also its accuracy check)
     batch_size: int = 1  # auto: the batch size to be fastest at
     max_disagreement: float = MAX_DISAGREEMENT  # auto: % of held-out images whose top-1 may change
+    fixed_bits: int | None = None  # hls4ml: each fixed-point number's width (None: DEFAULT_FIXED_BITS)
 
     def check(self) -> None:
         if self.format not in EXPORT_FORMATS:
@@ -33,6 +35,21 @@ class ExportOptions:
             raise OptionError(
                 "format", f"{self.format} is int8 only: add {{int8}} and {{calib_data}}", "int8", "calib_data"
             )
+        if self.format in NO_INT8 and self.int8:
+            raise OptionError("int8", f"{self.format} writes its own fixed point, not int8: leave it out", "format")
+        if self.format in PROFILED and self.calib_data is None:
+            raise OptionError(
+                "format",
+                f"{self.format} profiles its fixed-point formats on images: it needs {{calib_data}}",
+                "calib_data",
+            )
+        lo, hi = FIXED_BITS_RANGE
+        if self.fixed_bits is not None and self.format not in PROFILED:
+            raise OptionError(
+                "fixed_bits", f"sets the width of {', '.join(PROFILED)}'s fixed point: only with {{format}}", "format"
+            )
+        if self.fixed_bits is not None and not lo <= self.fixed_bits <= hi:
+            raise OptionError("fixed_bits", f"must be in [{lo}, {hi}], got {self.fixed_bits}")
         if self.int8 and self.calib_data is None:
             raise OptionError("int8", "calibrates on images: it needs {calib_data} (unlabelled images)", "calib_data")
         if self.batch_size < 1:

@@ -54,12 +54,12 @@ def build_engine(
     folder of unlabelled images, or a preprocessed batch). ``inputs``: shared with other builds
     of the same model (its ONNX export is made once)."""
     chosen = backend(name)
-    if chosen.int8 and calib_data is None and (inputs is None or inputs.calib is None):
+    if chosen.calibrated and calib_data is None and (inputs is None or inputs.calib is None):
         raise OptionError(
             "backend", f"{name} calibrates on images: it needs {{calib_data}} (unlabelled images)", "calib_data"
         )
     inputs = inputs or BuildInputs(loaded, device=device)
-    if chosen.int8 and inputs.calib is None:
+    if chosen.calibrated and inputs.calib is None:
         inputs.calib = calibration_tensor(calib_data, loaded.preprocess)
     return Engine(chosen, chosen.build(inputs))
 

@@ -3,8 +3,9 @@ device through ONNX Runtime with no PyTorch installed.
 
 Written with ``onnx.helper`` rather than exported by ``torch.onnx`` because the device has no
 torch: the graph follows ``models.squeezenet.SqueezeNet`` layer for layer (convolutions with
-their padding, Caffe's ceil-mode max-pools, the Fire module's concatenation, the bypass
-additions, conv10's ReLU and the global average), and ``tests/deploy`` checks it against the
+their padding, the config's max-pools (Caffe's ceil-mode 3x3, or the 2x2 variant), the Fire
+module's concatenation, the bypass additions, conv10's ReLU and the global average), and
+``tests/deploy`` checks it against the
 PyTorch module. Dropout is an identity at inference and has no node.
 """
 
@@ -17,7 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..formats.sqz import SqzContents
-from ..models.config import SqueezeNetConfig
+from ..models.config import POOL_GEOMETRY, SqueezeNetConfig
 from ..models.names import CONV1, CONV10, fire_positions
 from .metadata import INPUT_NAME, OPSET, OUTPUT_NAME
 
@@ -63,7 +64,8 @@ def sqz_graph(contents: SqzContents) -> onnx.ModelProto:
     _, stride, padding = config.conv1_geometry()
     x = g.op("Relu", g.conv(INPUT_NAME, CONV1, padding, stride))
     pools = config.pools_after()
-    pool = dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    kernel, stride, ceil = POOL_GEOMETRY[config.pool]
+    pool = dict(kernel_shape=[kernel, kernel], strides=[stride, stride], ceil_mode=int(ceil))
     if "conv1" in pools:
         x = g.op("MaxPool", x, **pool)
     for name, position in zip(config.fire_names(), fire_positions(config.layout)):

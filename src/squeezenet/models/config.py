@@ -37,7 +37,15 @@ BYPASSES = ("none", "simple", "complex")
 # squeeze: batch norm between each Fire module's squeeze convolution and its ReLU, a training aid
 # (SqueezeNet has none): a saved model has it folded into the squeeze weights (``fold.py``).
 NORMS = ("none", "squeeze")
-LATER_FIELDS: dict[str, Any] = {"norm": "none"}  # field -> default, for fields newer than the file format
+# 3x3: the paper's overlapping 3x3 stride-2 max-pools, sizes rounded up as Caffe does; 2x2:
+# non-overlapping 2x2 stride-2 pools, sizes rounded down: the FPGA variant, the only pools hls4ml
+# streams (it also drops ceil mode silently). Same tensors, so a 3x3 model's weights load into it.
+POOLS = ("3x3", "2x2")
+POOL_GEOMETRY: dict[str, tuple[int, int, bool]] = {"3x3": (3, 2, True), "2x2": (2, 2, False)}  # kernel, stride, ceil
+LATER_FIELDS: dict[str, Any] = {
+    "norm": "none",
+    "pool": "3x3",
+}  # field -> default, for fields newer than the file format
 # The Section 5/6 metaparameters as a user sets them, with what each means. The CLI builds its
 # design flags from this table, so the library and every command name them the same way.
 DESIGN_FIELDS: dict[str, str] = {
@@ -49,8 +57,9 @@ DESIGN_FIELDS: dict[str, str] = {
     "bypass": "Section 6 shortcuts",
     "stem": "small: a 3x3 stride-1 conv1 for 28-64 px inputs; strided: 3x3 stride 2, no first max-pool",
     "norm": "squeeze: batch norm after each squeeze conv while training, folded into it when saved",
+    "pool": "max-pools: 3x3 stride 2 (the paper's); 2x2 stride 2, the FPGA variant (export --format hls4ml)",
 }
-DESIGN_CHOICES: dict[str, tuple[str, ...]] = {"bypass": BYPASSES, "stem": STEMS, "norm": NORMS}
+DESIGN_CHOICES: dict[str, tuple[str, ...]] = {"bypass": BYPASSES, "stem": STEMS, "norm": NORMS, "pool": POOLS}
 
 
 def _round_half_up(x: float) -> int:
@@ -70,6 +79,7 @@ class SqueezeNetConfig:
     stem: str = "imagenet"
     bypass: str = "none"
     norm: str = "none"
+    pool: str = "3x3"
     num_classes: int = 1000
     in_channels: int = 3
     dropout: float = 0.5
@@ -82,6 +92,7 @@ class SqueezeNetConfig:
             (self.stem in STEMS, f"stem must be one of {STEMS}, got {self.stem!r}"),
             (self.bypass in BYPASSES, f"bypass must be one of {BYPASSES}, got {self.bypass!r}"),
             (self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}"),
+            (self.pool in POOLS, f"pool must be one of {POOLS}, got {self.pool!r}"),
             (2 <= self.base_e <= MAX_WIDTH, f"base_e must be in [2, {MAX_WIDTH}], got {self.base_e}"),
             (0 <= self.incr_e <= MAX_WIDTH, f"incr_e must be in [0, {MAX_WIDTH}], got {self.incr_e}"),
             (1 <= self.freq <= NUM_FIRE, f"freq must be in [1, {NUM_FIRE}], got {self.freq}"),

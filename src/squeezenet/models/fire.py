@@ -49,7 +49,9 @@ class Fire(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.squeeze(x)
         s = self.squeeze_activation(s if self.squeeze_bn is None else self.squeeze_bn(s))
-        out = torch.cat([self.expand1x1_activation(self.expand1x1(s)), self.expand3x3_activation(self.expand3x3(s))], 1)
+        out = torch.cat(
+            [self.expand1x1_activation(self.expand1x1(s)), self.expand3x3_activation(self.expand3x3(s))], dim=1
+        )
         if self.bypass == "identity":
             out = out + x
         elif self.shortcut is not None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import SqueezeNetConfig
+from .config import POOL_GEOMETRY, SqueezeNetConfig
 from .fire import Fire
 
 
-def _max_pool() -> nn.MaxPool2d:
+def _max_pool(pool: str) -> nn.MaxPool2d:
     # Caffe rounds pooled sizes up; ceil_mode reproduces that (55 -> 27 -> 13 at 224 px).
-    return nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
+    kernel, stride, ceil = POOL_GEOMETRY[pool]
+    return nn.MaxPool2d(kernel_size=kernel, stride=stride, ceil_mode=ceil)
 
 
 class SqueezeNet(nn.Module):
@@ -30,14 +31,14 @@ class SqueezeNet(nn.Module):
         ]
         pools = cfg.pools_after()
         if "conv1" in pools:
-            layers.append(_max_pool())
+            layers.append(_max_pool(cfg.pool))
         elif cfg.stem == "strided":
             layers.append(nn.Identity())  # where the pool was: every key keeps torchvision's position
         norm = cfg.norm == "squeeze"
         for name, inplanes, (s, e1, e3) in zip(cfg.fire_names(), cfg.fire_inputs(), cfg.fire_widths()):
             layers.append(Fire(inplanes, s, e1, e3, bypass=cfg.bypass_kind(name), norm=norm))
             if name in pools:
-                layers.append(_max_pool())
+                layers.append(_max_pool(cfg.pool))
         self.features = nn.Sequential(*layers)
         last = cfg.fire_widths()[-1]
         conv10 = nn.Conv2d(last[1] + last[2], cfg.num_classes, kernel_size=1, padding=cfg.conv10_pad)

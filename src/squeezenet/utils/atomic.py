@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from ..errors import SqueezeNetError
 
 
 def _alive(pid: int) -> bool:
@@ -81,3 +84,34 @@ def write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:
 
 def write_text(dest: str | os.PathLike[str], text: str) -> None:
     write_bytes(dest, text.encode())
+
+
+def check_replaceable(dest: Path, replaces: str) -> None:
+    """``dest`` is absent, or a folder holding ``replaces``: one ``atomic_directory`` may replace."""
+    if dest.exists() and not (dest / replaces).is_file():
+        raise SqueezeNetError(f"{dest} exists and is not one this command wrote (no {replaces}); not replaced")
+
+
+@contextlib.contextmanager
+def atomic_directory(dest: str | os.PathLike[str], replaces: str) -> Iterator[Path]:
+    """Yield an empty folder beside ``dest``; on success it takes ``dest``'s place.
+
+    A folder cannot be renamed over a non-empty one, so an existing ``dest`` is first renamed
+    aside and removed after: readers see the old folder or the new one, never a half-written
+    one. An existing ``dest`` must hold the file ``replaces`` (it is one of ours): a folder of
+    the user's is never removed.
+    """
+    dest = Path(dest)
+    check_replaceable(dest, replaces)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent))
+    old = tmp.with_suffix(".old")
+    try:
+        yield tmp
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        fsync_directory(dest.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
