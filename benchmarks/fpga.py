@@ -20,12 +20,12 @@ import torch
 from _shared import RESULTS, write_result
 
 from squeezenet.data.sources import build_source
-from squeezenet.demo import DEMO_DESIGN, DEMO_LR
+from squeezenet.demo import demo_training
 from squeezenet.deploy.backends import BuildInputs
 from squeezenet.deploy.export import write_verified
 from squeezenet.deploy.runtime import build_engine
 from squeezenet.formats.weights import load_model
-from squeezenet.train.config import MODEL_FILE, TrainConfig
+from squeezenet.train.config import MODEL_FILE
 from squeezenet.train.loop import train
 from squeezenet.utils.plots import new_figure, save_figure
 
@@ -34,17 +34,7 @@ SAMPLE = 300  # test images through each C simulation (about 0.2 s each)
 OUT = Path("runs/fpga-bench")
 
 run_dir = OUT / "train"
-summary = train(
-    TrainConfig(
-        arch="squeezenet1_1",
-        data="fashion-mnist",
-        out=str(run_dir),
-        resume=True,
-        quiet=True,
-        design={**DEMO_DESIGN, "pool": "2x2"},
-        lr=DEMO_LR,
-    )
-)
+summary = train(demo_training(run_dir, None, quiet=True, pool="2x2"))
 loaded = load_model(run_dir / MODEL_FILE)
 demo_page = RESULTS / "demo.json"  # the demo's own model (3x3 pools), as benchmarks/demo.py measured it
 demo_top1 = json.loads(demo_page.read_text())["report"]["test_top1"] if demo_page.exists() else None

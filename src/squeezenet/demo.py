@@ -61,6 +61,23 @@ FPGA_EPOCHS = 2  # the FPGA variant, trained beside the main model (a shorter sc
 FPGA_TEST_IMAGES = 200  # the C simulation takes about 0.2 s an image at 28 px: a sample of the test set
 
 
+def demo_training(
+    run_dir: Path, epochs: int | None, quiet: bool, data_dir: str | None = None, **design: Any
+) -> TrainConfig:
+    """The demo's training run on Fashion-MNIST (resumable), its design changed by ``design``."""
+    return TrainConfig(
+        arch="squeezenet1_1",
+        data="fashion-mnist",
+        data_dir=data_dir,
+        out=str(run_dir),
+        epochs=epochs,
+        resume=True,
+        quiet=quiet,
+        design={**DEMO_DESIGN, **design},
+        lr=DEMO_LR,
+    )
+
+
 def _test_batches(source: TensorSource) -> Any:
     return ((b.images, b.targets) for b in source.val_batches(500, 0, 1))
 
@@ -69,18 +86,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     out = Path(out)
     start = time.perf_counter()
     run_dir = out / "train"
-    summary = _train_stage(
-        TrainConfig(
-            arch="squeezenet1_1",
-            data="fashion-mnist",
-            out=str(run_dir),
-            epochs=epochs,
-            resume=True,
-            quiet=quiet,
-            design=DEMO_DESIGN,
-            lr=DEMO_LR,
-        )
-    )
+    summary = _train_stage(demo_training(run_dir, epochs, quiet))
     weights = run_dir / MODEL_FILE
     loaded = load_model(weights)
     params = sum(p.numel() for p in loaded.model.parameters())  # as saved: the batch norm folded in
@@ -205,19 +211,7 @@ def _fpga_stage(
         return None
     start = time.perf_counter()
     run_dir = out / "train-fpga"
-    summary = _train_stage(
-        TrainConfig(
-            arch="squeezenet1_1",
-            data="fashion-mnist",
-            data_dir=data_dir,
-            out=str(run_dir),
-            epochs=epochs,
-            resume=True,
-            quiet=quiet,
-            design={**DEMO_DESIGN, "pool": "2x2"},
-            lr=DEMO_LR,
-        )
-    )
+    summary = _train_stage(demo_training(run_dir, epochs, quiet, data_dir, pool="2x2"))
     loaded = load_model(run_dir / MODEL_FILE)
     calib = next(source.train_batches(0, 0, 256, 0, 1, seed=0)).images
     engine = build_engine(loaded, "hls4ml", calib)

@@ -41,6 +41,10 @@ def _images(root, n, seed):
     return root
 
 
+def _export(capsys, weights, calib, out):
+    return run(capsys, "export", "--weights", weights, "--format", "hls4ml", "--calib-data", calib, "--out", out)
+
+
 def _save(config, path):
     torch.manual_seed(0)
     model = SqueezeNet(config).eval()
@@ -103,18 +107,7 @@ def test_layer_shapes_catch_what_hls4ml_drops(tmp_path):
 def test_the_paper_pools_are_refused_in_one_line(capsys, exported, tmp_path):
     _, calib, _, _ = exported
     weights = _save(FPGA.replace(pool="3x3"), tmp_path / "paper.safetensors")
-    code, _, err = run(
-        capsys,
-        "export",
-        "--weights",
-        weights,
-        "--format",
-        "hls4ml",
-        "--calib-data",
-        calib,
-        "--out",
-        tmp_path / "p.hls4ml",
-    )
+    code, _, err = _export(capsys, weights, calib, tmp_path / "p.hls4ml")
     assert code == 2 and "--pool 2x2" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.hls4ml").exists()
     with pytest.raises(SqueezeNetError, match="pool 2x2"):
@@ -141,9 +134,7 @@ def test_a_folder_of_the_users_is_never_replaced(capsys, exported, tmp_path):
     mine = tmp_path / "mine.hls4ml"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
-    code, _, err = run(
-        capsys, "export", "--weights", weights, "--format", "hls4ml", "--calib-data", calib, "--out", mine
-    )
+    code, _, err = _export(capsys, weights, calib, mine)
     assert code == 2 and "not replaced" in err and (mine / "notes.txt").read_text() == "keep"
 
 
@@ -151,16 +142,5 @@ def test_without_the_extra_the_line_names_it(capsys, exported, tmp_path, monkeyp
     weights, calib, _, _ = exported
     for name in [m for m in sys.modules if m == "hls4ml" or m.startswith("hls4ml.")] or ["hls4ml"]:
         monkeypatch.setitem(sys.modules, name, None)
-    code, _, err = run(
-        capsys,
-        "export",
-        "--weights",
-        weights,
-        "--format",
-        "hls4ml",
-        "--calib-data",
-        calib,
-        "--out",
-        tmp_path / "x.hls4ml",
-    )
+    code, _, err = _export(capsys, weights, calib, tmp_path / "x.hls4ml")
     assert code == 2 and "pip install 'squeezenet[fpga]'" in err and len(err.strip().splitlines()) == 1
