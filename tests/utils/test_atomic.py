@@ -2,7 +2,10 @@ import os
 import subprocess
 import sys
 
-from squeezenet.utils.atomic import atomic_path, write_bytes
+import pytest
+
+from squeezenet.errors import SqueezeNetError
+from squeezenet.utils.atomic import atomic_directory, atomic_path, write_bytes
 
 
 def test_outputs_get_ordinary_permissions(tmp_path):
@@ -30,3 +33,23 @@ def test_temporaries_of_killed_writers_are_removed_by_the_next_write(tmp_path):
         tmp.write_bytes(b"whole")
     assert not stale.exists() and live.exists() and (tmp_path / "m.ckpt").read_bytes() == b"whole"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.ckpt", live.name])
+
+
+def test_a_folder_is_replaced_whole_and_only_if_it_is_ours(tmp_path):
+    dest = tmp_path / "p.hls4ml"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".p.hls4ml.{dead.stdout.strip()}.abc123.tmp"  # a killed export's half-written folder
+    (stale / "firmware").mkdir(parents=True)
+    for version in ("old", "new"):
+        with atomic_directory(dest, "mark.json") as tmp:
+            (tmp / "mark.json").write_text(version)
+            (tmp / version).write_text(version)
+    assert sorted(p.name for p in dest.iterdir()) == ["mark.json", "new"]  # nothing of the old one left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.hls4ml"]  # no temporaries, the stale one gone
+    with pytest.raises(RuntimeError), atomic_directory(dest, "mark.json") as tmp:
+        (tmp / "mark.json").write_text("broken")
+        raise RuntimeError("the build failed")
+    assert (dest / "mark.json").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["p.hls4ml"]
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(SqueezeNetError, match="not replaced"), atomic_directory(tmp_path / "mine", "mark.json"):
+        pass

@@ -32,11 +32,14 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(dest: Path) -> None:
-    """Delete ``.NAME.PID.*.tmp`` files beside ``dest`` left by writers that were killed."""
+    """Delete ``.NAME.PID.*.tmp`` files (or folders) beside ``dest`` left by writers that were killed."""
     for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
         pid = tmp.name[len(dest.name) + 2 :].split(".", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def _ordinary_mode(dest: Path) -> int:
@@ -104,6 +107,7 @@ def atomic_directory(dest: str | os.PathLike[str], replaces: str) -> Iterator[Pa
     dest = Path(dest)
     check_replaceable(dest, replaces)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(dest)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent))
     old = tmp.with_suffix(".old")
     try:
