@@ -188,7 +188,11 @@ def to_hls(loaded: LoadedModel, calib: torch.Tensor, bits: int = DEFAULT_FIXED_B
     model = streamable(loaded)
     config, ranges = layer_config(model, calib, bits)
     folder = Path(tempfile.mkdtemp(prefix="squeezenet-hls4ml-"))
-    hls_model = convert(model, config, ranges, folder)
+    try:
+        hls_model = convert(model, config, ranges, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused model leaves nothing behind
+        raise
     formats = {name: layer["Precision"]["result"] for name, layer in config["LayerName"].items()}
     metadata = {**model_metadata(loaded), META_BACKEND: "hls4ml", META_FORMATS: json.dumps(formats)}
     project = HlsProject(hls_model, folder, metadata)
