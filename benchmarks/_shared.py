@@ -54,3 +54,38 @@ def write_result(name: str, title: str, markdown: str, data: dict[str, Any], com
     write_text(page, header + markdown.rstrip() + "\n")
     print(header + markdown)
     return page
+
+
+def extra_size(extra: str, base: str = "train") -> int:
+    """Bytes that ``pip install 'squeezenet[EXTRA]'`` adds on top of ``squeezenet[BASE]``, as installed here."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    def ours(name: str) -> list[str]:
+        reqs = metadata.distribution("squeezenet").requires or []
+        return [r.split(";")[0] for r in reqs if f'extra == "{name}"' in r]
+
+    def closure(requirements: list[str]) -> set[str]:
+        """Every installed distribution the requirements bring, recursively (environment markers honoured)."""
+        seen, todo = set(), list(requirements)
+        while todo:
+            req = Requirement(todo.pop())
+            if req.marker and not req.marker.evaluate({"extra": ""}):
+                continue
+            name = req.name.lower().replace("_", "-")
+            if name == "squeezenet":
+                todo += [r for e in req.extras for r in ours(e)]
+                continue
+            if name in seen:
+                continue
+            try:
+                dist = metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                continue
+            seen.add(name)
+            todo += [r for r in dist.requires or [] if "extra ==" not in r]
+        return seen
+
+    added = closure(ours(extra)) - closure(ours(base))
+    return sum(f.size or 0 for d in added for f in metadata.distribution(d).files or [])

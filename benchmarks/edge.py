@@ -12,12 +12,10 @@ Writes ``docs/results/edge.{md,json}``; ``--no-write`` prints only.
 """
 
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import torch
-from _shared import require_shared, write_result
-from packaging.requirements import Requirement
+from _shared import extra_size, require_shared, write_result
 
 from squeezenet.demo import DEMO_DESIGN
 from squeezenet.deploy.footprint import peak_activations
@@ -80,39 +78,7 @@ else:
 micro_demo = micro_of(demo, torch.rand(64, 1, 28, 28) * 2 - 1)
 
 
-def installed_size(dist: str) -> int:
-    return sum(f.size or 0 for f in metadata.distribution(dist).files or [])
-
-
-def closure(requirements: list[str]) -> set[str]:
-    """Every installed distribution the requirements bring, recursively (environment markers honoured)."""
-    seen, todo = set(), list(requirements)
-    while todo:
-        req = Requirement(todo.pop())
-        if req.marker and not req.marker.evaluate({"extra": ""}):
-            continue
-        name = req.name.lower().replace("_", "-")
-        if name == "squeezenet":
-            todo += [r for e in req.extras for r in ours(e)]
-            continue
-        if name in seen:
-            continue
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        seen.add(name)
-        todo += [r for r in dist.requires or [] if "extra ==" not in r]
-    return seen
-
-
-def ours(extra: str) -> list[str]:
-    reqs = metadata.distribution("squeezenet").requires or []
-    return [r.split(";")[0] for r in reqs if f'extra == "{extra}"' in r]
-
-
-base = closure(ours("train"))
-sizes = {e: sum(installed_size(d) for d in closure(ours(e)) - base) for e in ("litert", "micro", "executorch")}
+sizes = {e: extra_size(e) for e in ("litert", "micro", "executorch")}
 
 lines = [
     "SqueezeNet v1.1 (ImageNet weights), 224 px, on the 250 `val/` images; int8 calibrated on the 250 "

@@ -13,11 +13,10 @@ Writes ``docs/results/fpga.{md,json,png}``; ``--no-write`` prints only.
 import json
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import torch
-from _shared import RESULTS, write_result
+from _shared import RESULTS, extra_size, write_result
 
 from squeezenet.data.sources import build_source
 from squeezenet.demo import demo_training
@@ -68,11 +67,7 @@ for bits in WIDTHS:
     print(rows[-1], flush=True)
 
 
-def installed_size(dist: str) -> int:
-    return sum(f.size or 0 for f in metadata.distribution(dist).files or [])
-
-
-extra = sum(installed_size(d) for d in ("hls4ml", "quantizers", "pydigitalwavetools", "h5py"))
+extra = extra_size("fpga")
 
 fig, ax = new_figure()
 ax.plot([r["bits"] for r in rows], [r["agreement"] for r in rows], "o-", label="top-1 agreement with PyTorch")

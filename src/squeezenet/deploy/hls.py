@@ -95,9 +95,9 @@ class _Ranges(torch.fx.Interpreter):
         return out
 
 
-def profile(model: nn.Module, images: torch.Tensor) -> dict[str, tuple[float, float, tuple[int, ...]]]:
-    """Every layer's output range and shape on ``images``, by hls4ml's layer names."""
-    ranges = _Ranges(torch.fx.symbolic_trace(model))
+def profile(traced: torch.fx.GraphModule, images: torch.Tensor) -> dict[str, tuple[float, float, tuple[int, ...]]]:
+    """Every layer's output range and shape on ``images``, by hls4ml's layer names (fx's)."""
+    ranges = _Ranges(traced)
     with torch.no_grad():
         for batch in images.split(PROFILE_BATCH):
             ranges.run(batch)
@@ -121,7 +121,8 @@ def _hls4ml() -> Any:
 def layer_config(model: nn.Module, images: torch.Tensor, bits: int) -> tuple[dict[str, Any], dict]:
     """hls4ml's per-layer configuration with the profiled formats, and the profile itself."""
     hls4ml = _hls4ml()
-    ranges = profile(model, images)
+    traced = torch.fx.symbolic_trace(model)
+    ranges = profile(traced, images)
     shape = tuple(images.shape[1:])
     with contextlib.redirect_stdout(io.StringIO()):
         config = hls4ml.utils.config_from_pytorch_model(
@@ -130,7 +131,6 @@ def layer_config(model: nn.Module, images: torch.Tensor, bits: int) -> tuple[dic
     # the input arrives channels last, as a camera streams pixels ("full" would insert a transpose,
     # a frame's buffer on the chip, and take PyTorch's layout)
     config["Model"]["ChannelsLastConversion"] = "internal"
-    traced = torch.fx.symbolic_trace(model)
     modules = {n.name: traced.get_submodule(n.target) for n in traced.graph.nodes if n.op == "call_module"}
     for name, layer in config["LayerName"].items():
         if name in ranges:
