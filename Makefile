@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 demo: setup
 	$(BIN)/squeezenet demo --out runs/demo

@@ -138,7 +138,10 @@ def shipped(run: Path) -> dict:
     return {name: {"bytes": size, "held_out_top1": top1} for name, (size, top1) in rows.items()}
 
 
-SPLITS = (42, 1, 2)  # seeds of the held-out split (and of the runs): the defaults are judged on each
+# Seeds of the held-out split (and of the runs): the defaults are judged on each. The recipe was
+# chosen on other splits (seeds 3-8, train/config.py); six splits, because one photo is two points
+# of one split's figure.
+SPLITS = (42, 1, 2, 9, 10, 11)
 
 
 def main() -> None:
@@ -170,7 +173,8 @@ def main() -> None:
     names = list(results["splits"][42])
     lines = [
         f"{len(SPLITS)} held-out splits of hymenoptera/train (20% of each class, seeds {', '.join(map(str, SPLITS))}), "
-        f"{results['held_out_images']} photos each; the PyTorch tutorial's recipe is the anchor.",
+        f"{results['held_out_images']} photos each; the PyTorch tutorial's recipe is the anchor. The defaults were "
+        "chosen by cross-validation on six other splits (seeds 3-8).",
         "",
         "| run | " + " | ".join(f"split {s} top-1 (%)" for s in SPLITS) + " | mean | wall (s, mean) |",
         "|---|" + "---|" * (len(SPLITS) + 2),

@@ -259,11 +259,13 @@ def test_predict_folder_to_csv(capsys, tmp_path):
 
 def test_version_and_help_texts(capsys):
     from squeezenet import __version__
+    from squeezenet.train.config import FINETUNE_RECIPE, PAPER_RECIPE, SMALL_RECIPE
 
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.strip() == f"squeezenet {__version__}"
     code, out, _ = run(capsys, "train", "--help")
-    assert code == 0 and "6fine-tuningwith--weights,5onfashion-mnist,68fromscratchonafolder" in "".join(out.split())
+    epochs = f"{FINETUNE_RECIPE['epochs']}fine-tuningwith--weights,{SMALL_RECIPE['epochs']}onfashion-mnist,"
+    assert code == 0 and f"{epochs}{PAPER_RECIPE['epochs']}fromscratchonafolder" in "".join(out.split())
     import argparse
 
     from squeezenet.cli import build_parser

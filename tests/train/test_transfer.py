@@ -10,7 +10,7 @@ from PIL import Image
 from squeezenet.data.sources import stratified_split
 from squeezenet.formats.weights import load_model, read_safetensors, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
-from squeezenet.train.config import TrainConfig
+from squeezenet.train.config import FINETUNE_RECIPE, TrainConfig
 from squeezenet.zoo import load_pretrained
 
 SMALL = dict(layout="v1_1", base_e=16, incr_e=16)
@@ -66,7 +66,9 @@ def test_fine_tune_then_class_names_everywhere(tmp_path, pretrained, capsys):
     )
     assert code == 0, err
     assert "validating on 4 of the 20 train/ images (20% of each class, seed 42)" in out
-    assert "conv10 replaced for 2 classes (ants, bees)" in out and "pretrained at lr 0.0001, conv10 at 0.001" in out
+    lr = FINETUNE_RECIPE["lr"]
+    rates = f"pretrained at lr {lr * FINETUNE_RECIPE['backbone_lr']:g}, conv10 at {lr:g}"
+    assert "conv10 replaced for 2 classes (ants, bees)" in out and rates in out
     model = tmp_path / "run" / "model.safetensors"
     meta = read_safetensors(model)[1]
     assert json.loads(meta["classes"]) == ["ants", "bees"] and json.loads(meta["preprocess"])["crop"] == 32

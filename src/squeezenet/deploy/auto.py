@@ -78,19 +78,23 @@ def choose_engine(
         agreement = 100.0 if reference is None else 100 * float((run(held_out).argmax(1) == reference).float().mean())
         engines[name] = engine
         candidates.append(Candidate(name, batch_size / seconds, 1000 * seconds, agreement))
-    allowed = [c for c in candidates if 100 - c.agreement <= max_disagreement]
-    best = max(allowed, key=lambda c: c.images_per_s)
+    best, rejected = pick(candidates, max_disagreement)
     reason = (
         f"{best.backend}: fastest at batch {batch_size} on this CPU ({cpu_isa()}, {torch.get_num_threads()} threads) "
         f"among the engines within {max_disagreement:g}% top-1 disagreement with fp32 on "
         f"{0 if held_out is None else len(held_out)} held-out calibration images"
     )
-    rejected = [c.backend for c in candidates if c not in allowed]
     if rejected:
         reason += f"; over the budget: {', '.join(rejected)}"
     if calib is None:
         reason += "; int8 not tried (no calibration images)"
     return EngineChoice(best.backend, reason, batch_size, cpu_isa(), candidates, engines)
+
+
+def pick(candidates: list[Candidate], max_disagreement: float) -> tuple[Candidate, list[str]]:
+    """The fastest candidate within ``max_disagreement`` % top-1 disagreement, and the names over it."""
+    allowed = [c for c in candidates if 100 - c.agreement <= max_disagreement]
+    return max(allowed, key=lambda c: c.images_per_s), [c.backend for c in candidates if c not in allowed]
 
 
 def _split(
