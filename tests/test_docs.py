@@ -89,7 +89,7 @@ def test_the_readme_quickstart_runs_verbatim_on_a_folder_of_photos(shared, image
     for k, name in enumerate(("ants", "bees")):
         folder = tmp_path / "my_photos" / "train" / name
         folder.mkdir(parents=True)
-        for i in range(12):
+        for i in range(8):  # 16 photos: enough for every command (auto wants 8 calibration images)
             pixels = rng.integers(0, 90, (240, 320, 3)).astype(np.uint8)
             pixels[60:180, 80:240, 2 * k] = 230  # a red or a blue block
             Image.fromarray(pixels).save(folder / f"{i}.jpg")
