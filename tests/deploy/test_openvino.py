@@ -115,10 +115,14 @@ def test_auto_times_every_engine_and_writes_the_fastest_within_budget(tmp_path, 
     assert candidates["onnxruntime"].agreement == 100.0 and candidates["openvino"].agreement == 100.0
     assert report["file"].endswith(".xml" if report["auto"]["chosen"].startswith("openvino") else ".onnx")
     assert os.path.exists(report["file"]) and report["auto"]["isa"] in report["auto"]["reason"]
-    # the default budget over the same measurements: the fastest within 5%, the others named
-    best, rejected = pick(list(candidates.values()), 5.0)
-    assert best == max((c for c in candidates.values() if 100 - c.agreement <= 5.0), key=lambda c: c.images_per_s)
-    assert set(rejected) == {c.backend for c in candidates.values() if 100 - c.agreement > 5.0}
+
+
+def test_auto_picks_the_fastest_within_the_budget_and_names_the_rest():
+    exact, lossy = Candidate("exact", 10, 1, 100.0), Candidate("lossy", 30, 1, 94.0)
+    fast = Candidate("fast", 20, 1, 95.0)  # exactly at the default budget: allowed
+    assert pick([exact, lossy, fast], 5.0) == (fast, ["lossy"])
+    assert pick([exact, lossy, fast], 0.0) == (exact, ["lossy", "fast"])
+    assert pick([exact, lossy, fast], 100.0) == (lossy, [])
 
 
 def test_predict_and_eval_run_on_openvino(tmp_path, capsys, small_weights, calib):
