@@ -118,17 +118,15 @@ lines = [
     "|---|---|",
     *[f"| `squeezenet[{e}]` | {s / 1e6:,.0f} MB |" for e, s in sizes.items()],
 ]
-print("\n".join(lines))
-if "--no-write" not in sys.argv:
-    write_result(
-        "edge",
-        "Device exports: LiteRT, TFLite Micro, ExecuTorch",
-        "\n".join(lines),
-        {
-            "fp32_top1": fp32_top1,
-            "rows": rows,
-            "micro": {"imagenet": micro_imagenet, "demo": micro_demo},
-            "extras": sizes,
-        },
-        ".venv/bin/python benchmarks/edge.py" + (f" --demo {demo_arg}" if demo_arg else ""),
-    )
+write_result(
+    "edge",
+    "Device exports: LiteRT, TFLite Micro, ExecuTorch",
+    "\n".join(lines),
+    {
+        "fp32_top1": fp32_top1,
+        "rows": rows,
+        "micro": {"imagenet": micro_imagenet, "demo": micro_demo},
+        "extras": sizes,
+    },
+    ".venv/bin/python benchmarks/edge.py" + (f" --demo {demo_arg}" if demo_arg else ""),
+)

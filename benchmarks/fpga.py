@@ -11,12 +11,11 @@ Writes ``docs/results/fpga.{md,json,png}``; ``--no-write`` prints only.
 """
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
-from _shared import RESULTS, extra_size, write_result
+from _shared import RESULTS, WRITE, extra_size, write_result
 
 from squeezenet.data.sources import build_source
 from squeezenet.demo import demo_training
@@ -78,7 +77,7 @@ ax.set_ylabel(f"% of {SAMPLE} Fashion-MNIST test images")
 ax.set_title("hls4ml C simulation of the 2x2-pool SqueezeNet, 28 px")
 ax.invert_xaxis()
 ax.legend()
-if "--no-write" not in sys.argv:
+if WRITE:
     save_figure(fig, RESULTS / "fpga.png")
 
 lines = [
@@ -110,19 +109,17 @@ lines = [
     f"The `fpga` extra installs {extra / 1e6:.0f} MB on top of `squeezenet[train]` (hls4ml and its "
     "dependencies; the C simulation needs g++).",
 ]
-print("\n".join(lines))
-if "--no-write" not in sys.argv:
-    write_result(
-        "fpga",
-        "FPGA (experimental): hls4ml C simulation",
-        "\n".join(lines),
-        {
-            "variant_test_top1": summary.val_top1,
-            "demo_test_top1": demo_top1,
-            "sample": SAMPLE,
-            "pytorch_sample_top1": pytorch_top1,
-            "rows": rows,
-            "extra_bytes": extra,
-        },
-        ".venv/bin/python benchmarks/fpga.py",
-    )
+write_result(
+    "fpga",
+    "FPGA (experimental): hls4ml C simulation",
+    "\n".join(lines),
+    {
+        "variant_test_top1": summary.val_top1,
+        "demo_test_top1": demo_top1,
+        "sample": SAMPLE,
+        "pytorch_sample_top1": pytorch_top1,
+        "rows": rows,
+        "extra_bytes": extra,
+    },
+    ".venv/bin/python benchmarks/fpga.py",
+)

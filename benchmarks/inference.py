@@ -8,7 +8,6 @@ CLASS the CPU class the kernels run as (``amx``, ``avx512-vnni``, ``avx2``; with
 """
 
 import os
-import sys
 
 from _shared import require_shared, write_result
 from inference_class import cpu_class
@@ -95,12 +94,11 @@ lines = [
     "```",
 ]
 print(format_peers(peers))
-if "--no-write" not in sys.argv:
-    write_result(
-        f"deploy-{cpu_class()}",
-        f"Inference engines on this CPU ({cpu_class()})",
-        "\n".join(lines),
-        {"peers": peers, "predict": e2e, "summary": summary},
-        ("ONEDNN_MAX_CPU_ISA=" + os.environ["ONEDNN_MAX_CPU_ISA"] + " " if "ONEDNN_MAX_CPU_ISA" in os.environ else "")
-        + ".venv/bin/python benchmarks/inference.py",
-    )
+write_result(
+    f"deploy-{cpu_class()}",
+    f"Inference engines on this CPU ({cpu_class()})",
+    "\n".join(lines),
+    {"peers": peers, "predict": e2e, "summary": summary},
+    ("ONEDNN_MAX_CPU_ISA=" + os.environ["ONEDNN_MAX_CPU_ISA"] + " " if "ONEDNN_MAX_CPU_ISA" in os.environ else "")
+    + ".venv/bin/python benchmarks/inference.py",
+)
