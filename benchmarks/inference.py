@@ -32,7 +32,10 @@ def val() -> object:
 peers = bench_peers(loaded, sample / "calib", val, batch_size=32)
 image = sorted((sample / "val").rglob("*.JPEG"))[0]
 e2e = bench_predict(
-    loaded, image, ["torch", "onnxruntime-int8", "openvino-int8", "openvino-int8-sym"], sample / "calib"
+    loaded,
+    image,
+    ["torch", "onnxruntime-int8", "openvino-int8", "openvino-int8-sym", "openvino-int8-float-first"],
+    sample / "calib",
 )
 rows = {r["engine"]: r for r in peers["rows"]}
 fp32 = rows["torch"]["top1"]

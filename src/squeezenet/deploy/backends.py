@@ -181,7 +181,7 @@ def _ov(name: str, graph: Callable[[BuildInputs], Any]) -> Callable[[BuildInputs
 
 
 def _ov_int8(
-    name: str, fused: bool = False, symmetric: bool = False, defaults: bool = False
+    name: str, fused: bool = False, symmetric: bool = False, defaults: bool = False, float_first: bool = False
 ) -> Callable[[BuildInputs], Any]:
     """NNCF int8 of the plain graph, or of the fused-expand one (``deploy/fuse.py``)."""
 
@@ -190,7 +190,7 @@ def _ov_int8(
         from .openvino import from_onnx, quantize_nncf, tag
 
         proto = inputs.once("fused", lambda: to_onnx(inputs.loaded, fuse=True)) if fused else inputs.proto()
-        return tag(quantize_nncf(from_onnx(proto), inputs.calib, symmetric, defaults), name)
+        return tag(quantize_nncf(from_onnx(proto), inputs.calib, symmetric, defaults, float_first), name)
 
     return build
 
@@ -455,6 +455,14 @@ TABLE = (
         int8=True,
         help="OpenVINO, int8 by NNCF with symmetric activations",
         build=_ov_int8("openvino-int8-sym", symmetric=True),
+        run=_ov_run(None),
+        **OV,
+    ),
+    Backend(
+        "openvino-int8-float-first",
+        int8=True,
+        help="OpenVINO, int8 by NNCF with the first convolution in float (no overflow fix)",
+        build=_ov_int8("openvino-int8-float-first", float_first=True),
         run=_ov_run(None),
         **OV,
     ),

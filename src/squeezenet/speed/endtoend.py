@@ -75,12 +75,13 @@ def bench_predict(
 
 def format_predict(report: dict[str, Any]) -> str:
     w, h = report["pixels"]
+    width = max(len("backend"), *(len(r["backend"]) for r in report["rows"]))
     lines = [
         f"end-to-end predict latency, {Path(report['image']).name} ({w}x{h} JPEG as decoded) on {report['isa']}, "
         f"{report['threads']} threads: decode {report['decode_ms']:.2f} ms, "
         f"preprocess {report['preprocess_ms']:.2f} ms",
-        f"  {'backend':<18} {'model ms':>9} {'file->label ms':>15}",
+        f"  {'backend':<{width}} {'model ms':>9} {'file->label ms':>15}",
     ]
     for r in report["rows"]:
-        lines.append(f"  {r['backend']:<18} {r['model_ms']:>9.2f} {r['end_to_end_ms']:>15.2f}   ({r['label']})")
+        lines.append(f"  {r['backend']:<{width}} {r['model_ms']:>9.2f} {r['end_to_end_ms']:>15.2f}   ({r['label']})")
     return "\n".join(lines)
