@@ -239,3 +239,24 @@ def test_eval_and_predict_run_the_ir_export_wrote(tmp_path, capsys, small_weight
     assert abs(shipped[0]["probability"] - reference[0]["probability"]) < 1e-3
     code, _, err = run(capsys, "eval", "--weights", out, "--backend", "onnxruntime", "--data", tmp_path / "photos")
     assert code == 2 and "it was written for openvino" in err
+
+
+def test_float_first_leaves_only_the_first_convolution_in_float(small_weights, calib):
+    """On CPUs without VNNI the first layer is where int8 loses (its weights need NNCF's 7-bit
+    overflow fix): the recipe keeps that convolution in float and quantizes every other one."""
+    from squeezenet.data.images import calibration_tensor
+    from squeezenet.deploy.backends import BuildInputs, backend
+
+    loaded = load_model(small_weights)
+    inputs = BuildInputs(loaded, calibration_tensor(calib, loaded.preprocess))
+    convs = [
+        [op for op in backend(name).build(inputs).get_ordered_ops() if op.get_type_name() == "Convolution"]
+        for name in ("openvino-int8-float-first", "openvino-int8")
+    ]
+
+    def quantized(conv) -> bool:  # int8 weights reach a quantized convolution dequantized, not as a float constant
+        return conv.input_value(1).get_node().get_type_name() != "Constant"
+
+    assert len(convs[0]) == len(convs[1]) == 26
+    assert [quantized(c) for c in convs[0]] == [False] + [True] * 25
+    assert all(quantized(c) for c in convs[1])

@@ -76,8 +76,9 @@ def quantize_nncf(
     A CPU without VNNI sums pairs of u8 x s8 products in 16 bits, which saturate; NNCF halves the
     first layer's weight range against it (7-bit weights), and that layer, on raw pixels, is where
     SqueezeNet loses: ImageNet v1.1 on ``val/``, AVX2-only AMD EPYC, 64.40% top-1 in fp32, 63.60%
-    with the fix, 53.60% without it, 64.40% with the first convolution in float at 0.9x the
-    images/s. On a VNNI CPU the products do not saturate and full int8 keeps 64.40%."""
+    with the fix, 53.60% without it, 64.40% with the first convolution in float at 0.82-0.9x
+    full int8's images/s (docs/results/deploy-avx2.md). On a VNNI CPU the products do not
+    saturate and full int8 keeps 64.40%."""
     nncf = import_nncf()
     dataset = nncf.Dataset([images[i : i + 1].numpy() for i in range(len(images))])
     options: dict[str, Any] = {} if defaults else {"subset_size": len(images)}
