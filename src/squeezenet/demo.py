@@ -102,7 +102,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
         "train_seconds": summary.train_seconds,
         "train_images_per_s": summary.images_per_s,
         "epochs": len(summary.history),
-        "machine": f"{cpu_isa()}, {torch.get_num_threads()} threads, {summary.environment['amp']} autocast",
+        "machine": f"{cpu_isa()}, {torch.get_num_threads()} threads, " + _precision(summary.environment["amp"]),
     }
     report["compression"] = _compress_stage(loaded, weights, source, out, quiet)
     export_start = time.perf_counter()
@@ -314,3 +314,8 @@ def _fpga_lines(f: dict[str, Any] | None) -> list[str]:
         f"(PyTorch {f['sample_top1_pytorch']:.2f}%), the same answer as PyTorch on {f['sample_agreement']:.1f}%.",
         "",
     ]
+
+
+def _precision(amp: str) -> str:
+    """How training computed: run.json records the autocast dtype, ``None`` where it ran fp32."""
+    return "fp32 (no autocast)" if amp == "None" else f"{amp} autocast"
