@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup fashion-mnist lint test demo bench explore-docs clean
+.PHONY: setup fashion-mnist lint test check demo bench explore-docs clean
 
 setup: $(STAMP) fashion-mnist
 
@@ -31,6 +31,10 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest -q --durations=15
+
+# The contributor's quick loop: lint and the tests that need neither ../shared nor minutes.
+check: setup lint
+	SQUEEZENET_SHARED=/nonexistent $(BIN)/python -m pytest -q -m "not slow"
 
 demo: setup
 	$(BIN)/squeezenet demo --out runs/demo

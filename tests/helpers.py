@@ -54,3 +54,28 @@ def int8_fidelity(shared: object, backend: str) -> tuple[float, float, float, fl
     )
     fp32_top1, int8_top1 = (float((x.argmax(1) == labels).float().mean()) * 100 for x in (fp32, int8))
     return agreement, kl, fp32_top1, int8_top1
+
+
+def assert_a_flipped_bit_is_refused(path: object, flip: object = None) -> None:
+    """One bit two thirds into ``flip`` (default: ``path``; an IR's ``.bin``) changed: reading
+    ``path`` back is refused in one line naming it. Before the files carried their digest, every
+    exported format loaded and scored such a file."""
+    import re
+    from pathlib import Path
+
+    import pytest
+
+    from squeezenet.deploy.shipped import read_shipped
+    from squeezenet.errors import SqueezeNetError
+
+    target = Path(str(flip or path))
+    original = target.read_bytes()
+    damaged = bytearray(original)
+    damaged[len(damaged) * 2 // 3] ^= 0x08
+    target.write_bytes(bytes(damaged))
+    try:
+        with pytest.raises(SqueezeNetError, match=f"{re.escape(str(path))}: damaged"):
+            read_shipped(path)
+    finally:
+        target.write_bytes(original)
+    read_shipped(path)

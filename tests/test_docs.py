@@ -132,3 +132,37 @@ def test_the_guides_app_snippet_gives_predicts_label(tmp_path, monkeypatch, caps
     capsys.readouterr()
     assert main(["predict", "--weights", str(out), str(tmp_path / "photo.jpg"), "--json"]) == 0
     assert scope["label"] == json.loads(capsys.readouterr().out)[0]["top"][0]["label"]
+
+
+@pytest.mark.slow
+def test_the_readme_python_snippet_runs_verbatim(shared, imagenet_weights, tmp_path, monkeypatch, capsys):
+    """The README's Python API block as written, on files this test makes: `pretrained=True` finds
+    torchvision's file in the download cache (no network); run/model.safetensors is a small model."""
+    import shutil
+
+    from PIL import Image
+
+    from squeezenet.formats.preprocess import Preprocess
+    from squeezenet.formats.weights import save_model
+    from squeezenet.models import SqueezeNet, SqueezeNetConfig
+
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    shutil.copy(imagenet_weights, cache / "squeezenet1_1-b8a52dc0.pth")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    for k, name in enumerate(("ants", "bees")):
+        (tmp_path / "my_photos" / "train" / name).mkdir(parents=True)
+        for i in range(5):
+            image = Image.new("RGB", (96, 80), (200 * k, 60 + 30 * i, 200 * (1 - k)))
+            image.save(tmp_path / "my_photos" / "train" / name / f"{i}.jpg")
+    Image.new("RGB", (120, 90), (200, 90, 0)).save(tmp_path / "photo.jpg")
+    model = SqueezeNet(SqueezeNetConfig(layout="v1_1", base_e=16, incr_e=16, num_classes=2))
+    save_model(model, tmp_path / "run" / "model.safetensors", Preprocess(crop=48, resize=54), ["ants", "bees"])
+    readme = (REPO / "README.md").read_text()
+    snippet = re.search(r"## Python API\n\n```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    assert scope["model"].config.num_classes == 2
+    assert capsys.readouterr().out.strip() in ("ants", "bees")
+    assert (tmp_path / "run" / "model.sqz").is_file() and (tmp_path / "run" / "model-int8.onnx").is_file()

@@ -1,4 +1,5 @@
 import json
+import time
 
 import numpy as np
 import pytest
@@ -280,7 +281,11 @@ def test_size_budget_is_a_bound(tmp_path):
     assert len(fitted.data) <= budget and fitted.report.file_bytes == len(fitted.data)
     assert min(fitted.report.bits.values()) < 8  # it had to narrow some layers
     with pytest.raises(SqueezeNetError, match=r"no bit allocation fits|could not be met"):
+        compress(loaded, CompressOptions(calib_data=calib, size_budget=len(wide) // 5), progress=False)
+    start = time.perf_counter()  # below one bit a weight: refused before a layer is measured
+    with pytest.raises(SqueezeNetError, match=r"at one bit per weight"):
         compress(loaded, CompressOptions(calib_data=calib, size_budget=len(wide) // 20), progress=False)
+    assert time.perf_counter() - start < 2.0
 
 
 def test_retraining_runs_one_channel_models_channels_last_and_hands_them_back_contiguous():

@@ -4,7 +4,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from helpers import int8_fidelity
+from helpers import assert_a_flipped_bit_is_refused, int8_fidelity
 from helpers import run_cli as run
 
 from squeezenet.deploy.footprint import footprint
@@ -60,6 +60,7 @@ def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_
         ours = session.run(None, {INPUT_NAME: x.numpy()})[0]
         assert ours.shape == (batch, 10)
         assert np.abs(ours - loaded.model(x).detach().numpy()).max() < 1e-3
+    assert_a_flipped_bit_is_refused(out)
 
 
 def test_onnx_export_on_real_images(shared, imagenet_weights, tmp_path):

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from helpers import assert_a_flipped_bit_is_refused
 from helpers import run_cli as run
 
 from squeezenet.demo import DEMO_DESIGN
@@ -18,6 +19,7 @@ from squeezenet.deploy.footprint import peak_activations
 from squeezenet.deploy.litert import interpreter, operators, read_metadata
 from squeezenet.deploy.metadata import META_BACKEND, META_CLASSES, META_CONFIG
 from squeezenet.deploy.shipped import read_shipped
+from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.preprocess import FASHION_MNIST
 from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
@@ -68,6 +70,7 @@ def test_litert_fp32_matches_pytorch_and_describes_itself(capsys, micro_model, t
     assert shipped.classes == CLASSES and shipped.config == load_model(weights).config
     source = interpreter((tmp_path / "m.tflite").read_bytes()).get_input_details()[0]
     assert list(source["shape"]) == [1, 28, 28, 1] and source["dtype"] == np.float32  # NHWC, TFLite's layout
+    assert_a_flipped_bit_is_refused(tmp_path / "m.tflite")
 
 
 def test_litert_int8_is_integer_only_and_runs_in_eval_and_predict(capsys, micro_model, tmp_path):
@@ -115,6 +118,10 @@ def test_tflite_micro_header_and_arena_are_the_files_own(capsys, micro_model, tm
 
     steps = (shipped.engine.runner()(x) - litert_runner(tflite)(x)).abs().max() / sink["quantization"][0]
     assert steps <= 2.0 + 1e-4
+    # a killed export can leave a new header beside the old .tflite: the pair is refused, not half-used
+    (tmp_path / "fw.h").write_text(re.sub(r"squeezenet-sha256:[0-9a-f]{8}", "squeezenet-sha256:00000000", header))
+    with pytest.raises(SqueezeNetError, match="holds another model"):
+        read_shipped(out)
 
 
 def test_tflite_micro_without_int8_is_one_line(capsys, micro_model, tmp_path):
@@ -140,6 +147,7 @@ def test_executorch_fp32_and_int8_run_in_one_xnnpack_call(capsys, micro_model, t
     assert report["backend"] == "executorch-int8" and pte_metadata(pte)[META_BACKEND] == "executorch-int8"
     assert instructions(pte) == ["XnnpackBackend"]  # the whole graph: one call into one XNNPACK subgraph
     assert len(pte) < 0.4 * (tmp_path / "m.pte").stat().st_size  # int8 weights
+    assert_a_flipped_bit_is_refused(tmp_path / "q.pte")
 
 
 @pytest.mark.parametrize(

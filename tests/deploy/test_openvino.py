@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import assert_a_flipped_bit_is_refused
 from helpers import run_cli as run
 
 from squeezenet.deploy.auto import Candidate, pick
@@ -66,6 +67,8 @@ def test_openvino_ir_carries_metadata_and_matches_pytorch_at_any_batch(tmp_path,
     run_ir(torch.randn(2, 3, 224, 224))
     assert torch.equal(run_ir(x), before)
     assert not list(out.parent.glob(".*.tmp")) and sorted(p.name for p in out.parent.iterdir()) == ["m.bin", "m.xml"]
+    assert_a_flipped_bit_is_refused(out, out.with_suffix(".bin"))
+    assert_a_flipped_bit_is_refused(out)
 
 
 def test_openvino_export_refuses_wrong_suffix_and_auto_with_int8(tmp_path, capsys, small_weights):
@@ -165,11 +168,17 @@ def test_openvino_int8_follows_fp32_on_native_and_avx2_kernels(shared, isa):
     assert int8 >= fp32 - 1.2, (fp32, int8)
 
 
+PEER_TABLE = ("torch", "onnxruntime", "onnxruntime-int8-defaults", "openvino-int8", "openvino-int8-defaults")
+
+
 def test_bench_peers_and_predict_latency(capsys, tmp_path, calib, monkeypatch):
-    # 64 px: every engine of the table is built and timed, except our device files (LiteRT, ExecuTorch),
-    # whose builds tests/deploy/test_edge.py checks; their peers, each library's own quantizer, stay
-    device_files = {b.name for b in TABLE if b.family in ("litert", "executorch") and b.recipe == "ours"}
-    monkeypatch.setattr(peers, "TABLE", [b for b in TABLE if b.name not in device_files])
+    """The peer table's machinery on five engines at 64 px (the whole table is the benchmark's job,
+    benchmarks/inference.py): peers and ours from two runtimes, fp32 and int8, calibrated each its
+    own way, in interleaved rounds; an emulated microcontroller in the table is never timed. A
+    wrong fastest peer, a ratio against one of ours, a missing or extra row, or a range that does
+    not hold its median still fails here."""
+    table = [b for b in TABLE if b.name in (*PEER_TABLE, "tflite-micro")]
+    monkeypatch.setattr(peers, "TABLE", table)
     small_weights = tmp_path / "small64.safetensors"
     save_model(
         SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=3)), small_weights, Preprocess(resize=72, crop=64)
@@ -195,11 +204,9 @@ def test_bench_peers_and_predict_latency(capsys, tmp_path, calib, monkeypatch):
     assert code == 0, err
     result = json.loads(out)
     rows = {r["engine"]: r for r in result["peers"]["rows"]}
-    assert "openvino-int8-defaults" in rows and "ours: openvino-int8" in rows and "torch-compile" in rows
-    assert {"litert-int8-defaults", "executorch-int8-defaults"} <= set(rows)
-    shipped = [b for b in TABLE if b.recipe == "ours" and b.timed and b.suffix and b.available()]
-    assert {n for n in rows if n.startswith("ours: ")} == {"ours: " + b.name for b in shipped} - {
-        "ours: " + n for n in device_files
+    assert set(rows) == {"torch", "ours: onnxruntime", "onnxruntime-int8-defaults"} | {
+        "ours: openvino-int8",
+        "openvino-int8-defaults",
     }
     assert not any("tflite-micro" in name for name in rows)  # an emulated microcontroller is not timed
     assert not any(name.startswith("ours: ") and name.endswith("defaults") for name in rows)

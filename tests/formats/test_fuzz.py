@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.weights import load_model, read_safetensors, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.utils.seal import META_DIGEST
 
 HARNESS = Path(__file__).with_name("fuzz_readers.py")
 
@@ -50,6 +51,20 @@ def test_pth_with_a_flipped_byte_is_refused(small):
         load_model(tmp / "bad.pth")
 
 
+def test_safetensors_with_a_flipped_bit_or_edited_metadata_is_refused(small):
+    """Before the digest, a flipped bit in a weight loaded and ran."""
+    model, tmp = small
+    save_model(model, tmp / "m.safetensors", classes=["a", "b", "c"])
+    data = (tmp / "m.safetensors").read_bytes()
+    for at, change in ((len(data) * 2 // 3, 0x08), (data.index(b'"classes"') + 12, 0x01)):
+        damaged = bytearray(data)
+        damaged[at] ^= change
+        (tmp / "bad.safetensors").write_bytes(bytes(damaged))
+        with pytest.raises(SqueezeNetError, match=r"bad\.safetensors: damaged"):
+            load_model(tmp / "bad.safetensors")
+    assert load_model(tmp / "m.safetensors").classes == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize(
     "key,value,message",
     [
@@ -65,6 +80,7 @@ def test_hostile_safetensors_metadata_is_one_error(small, key, value, message):
     model, tmp = small
     save_model(model, tmp / "m.safetensors", classes=["a", "b", "c"])
     tensors, meta = read_safetensors(tmp / "m.safetensors")
+    meta.pop(META_DIGEST)  # a file without a digest is read as before: its metadata is still checked
     save_file(tensors, str(tmp / "bad.safetensors"), metadata={**meta, key: value})
     with pytest.raises(SqueezeNetError, match=message):
         load_model(tmp / "bad.safetensors")
@@ -74,6 +90,7 @@ def test_preprocess_crop_zero_refused(small):
     model, tmp = small
     save_model(model, tmp / "m.safetensors")
     tensors, meta = read_safetensors(tmp / "m.safetensors")
+    meta.pop(META_DIGEST)
     pre = json.loads(meta["preprocess"])
     save_file(tensors, str(tmp / "bad.safetensors"), metadata={**meta, "preprocess": json.dumps({**pre, "crop": 0})})
     with pytest.raises(SqueezeNetError, match="crop"):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
-from ..errors import OptionError, SqueezeNetError
+from ..errors import SqueezeNetError
 from ..version import __version__
 from . import compress, deploy, evaluate, models, ota, train
 from .args import HelpFormatter, Parser, flag
+from .exits import INTERRUPTED, REFUSED, TERMINATED, failure, on_sigterm_unwind
 
 COMMANDS = (
     models.add_info,
@@ -72,30 +74,26 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, dispatch, and turn every failure into one line and a code of ``exits.CONTRACT``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["squeezenet", *argv])  # for pages that name the command that made them
+    if threading.current_thread() is threading.main_thread():
+        on_sigterm_unwind()
     try:
         return args.func(args)
-    except OptionError as exc:
-        print(f"squeezenet: error: {exc.render(flag)}", file=sys.stderr)
-        return 2
-    except SqueezeNetError as exc:
-        print(f"squeezenet: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("squeezenet: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # the CLI promises one line, never a traceback
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
         missing = isinstance(exc, ModuleNotFoundError) and missing_extra(args.command, exc.name or "")
         if missing:
             print(f"squeezenet: error: {missing}", file=sys.stderr)
-            return 2
-        if os.environ.get("SQUEEZENET_DEBUG"):
+            return REFUSED
+        code, line = failure(exc, flag)
+        if os.environ.get("SQUEEZENET_DEBUG") and not isinstance(exc, SqueezeNetError):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(
-            f"squeezenet: error: {exc.__class__.__name__}: {first} (SQUEEZENET_DEBUG=1 shows the traceback)",
+            f"squeezenet: {line}" if code in (INTERRUPTED, TERMINATED) else f"squeezenet: error: {line}",
             file=sys.stderr,
         )
-        return 1
+        return code

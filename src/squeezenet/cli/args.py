@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -57,6 +59,46 @@ def split_commas(values: list[str] | str | None) -> list[str]:
     return [v.strip() for text in values for v in text.split(",") if v.strip()]
 
 
+# --- numbers, checked while parsing: finite and in range, or one line and exit 2 ----------------
+INT_MAX = 2**31 - 1  # every count a flag takes fits the 32-bit fields of the files that record it
+MAX_BATCH = 4096  # images in one batch
+MAX_WORKERS = 64  # image-decoding processes
+
+
+class Number:
+    """The type of a numeric flag: an int or a finite float in ``[low, high]`` (``above``: low
+    excluded). Every numeric flag has one (``tests/test_misuse.py`` walks the parser), so nan, inf,
+    a negative count or 10**30 is refused while parsing, before anything is imported or run. The
+    options records (``TrainConfig``, ``CompressOptions``, ...) still check their own ranges, for
+    Python callers too."""
+
+    def __init__(self, kind: type, low: float, high: float, above: bool = False) -> None:
+        self.kind, self.low, self.high, self.above = kind, low, high, above
+        self.__name__ = kind.__name__  # what argparse calls the type in its messages
+
+    def __call__(self, text: str) -> int | float:
+        try:
+            value = self.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a whole number' if self.kind is int else 'a number'}"
+            ) from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if value < self.low or (self.above and value == self.low) or value > self.high:
+            low = f"above {self.low:g}" if self.above else f"at least {self.low:g}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {low} and at most {self.high:g}")
+        return value
+
+
+def integer(low: int = 0, high: int = INT_MAX) -> Number:
+    return Number(int, low, high)
+
+
+def real(low: float = 0.0, high: float = 1e9, above: bool = False) -> Number:
+    return Number(float, low, high, above)
+
+
 # --- paths, checked while parsing (so a typo costs no library import) ---------------------------
 def _missing(path: Path) -> str:
     return f"{path}: {'not a regular file' if path.exists() else 'no such file'}"
@@ -68,6 +110,48 @@ def existing_file(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{path}: is a directory; a file is needed")
     if not path.is_file():
         raise argparse.ArgumentTypeError(_missing(path))
+    return text
+
+
+def output_file(text: str) -> str:
+    """A file to write: not a folder, and its folder (or the nearest one that exists) writable."""
+    path = Path(text)
+    if not text or path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a directory; a file name is needed")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: {parent} is not writable")
+    return text
+
+
+def output_dir(text: str) -> str:
+    """A folder to write into: not a file, and it (or the nearest folder above it that exists) writable."""
+    path = Path(text)
+    if not text or (path.exists() and not path.is_dir()):
+        raise argparse.ArgumentTypeError(f"{text}: is a file; a folder is needed")
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {path} is not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: {path} is not writable")
+    return text
+
+
+def image_file(text: str) -> str:
+    """An existing file that Pillow recognises as an image (its header only: nothing is decoded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    existing_file(text)
+    try:
+        with Image.open(text) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text}: cannot read image (not a format Pillow reads)") from None
     return text
 
 
@@ -110,10 +194,11 @@ def add_design_args(
         if name in DESIGN_CHOICES:
             g.add_argument(flag(name), choices=DESIGN_CHOICES[name], help=DESIGN_FIELDS[name])
         else:
-            g.add_argument(flag(name), type=int if types[name] == "int" else float, help=DESIGN_FIELDS[name])
+            kind = integer(1) if types[name] == "int" else real(0.0, 1e6)  # exact ranges: SqueezeNetConfig's
+            g.add_argument(flag(name), type=kind, help=DESIGN_FIELDS[name])
     if head:
-        g.add_argument("--num-classes", type=int, help="outputs of conv10")
-        g.add_argument("--in-channels", type=int, help="image channels (1 for grayscale)")
+        g.add_argument("--num-classes", type=integer(1, 1_000_000), help="outputs of conv10")
+        g.add_argument("--in-channels", type=integer(1, 64), help="image channels (1 for grayscale)")
 
 
 def design_from_args(args: argparse.Namespace, fields: tuple[str, ...] = tuple(DESIGN_FIELDS)) -> dict[str, Any]:

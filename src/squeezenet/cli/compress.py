@@ -8,10 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from ..compression.options import AdaptOptions, CompressOptions
+from ..data.split import SPLIT_FILE
 from ..errors import OptionError, SqueezeNetError
 from ..formats.sqz import MAX_FILE
 from ..utils.units import parse_bytes
-from .args import add_json, add_quiet, add_weights_args, dataset, emit, existing_dir, existing_file, load_weights
+from .args import (
+    FASHION_MNIST,
+    MAX_BATCH,
+    add_json,
+    add_quiet,
+    add_weights_args,
+    dataset,
+    emit,
+    existing_dir,
+    existing_file,
+    integer,
+    load_weights,
+    output_file,
+    real,
+)
 
 COMPRESS = CompressOptions()
 ADAPT = AdaptOptions()
@@ -20,14 +35,21 @@ ADAPT = AdaptOptions()
 def _sqz_out(path: str) -> str:
     if not path.endswith(".sqz"):
         raise argparse.ArgumentTypeError(f"{path}: a compressed model's file ends in .sqz")
-    return path
+    return output_file(path)
+
+
+def _run_split(weights: str, data: str | None) -> str | None:
+    """The split file of the run whose model ``weights`` is, when ``data`` is a folder: the report
+    then scores the photos that run held out, whatever ``--seed`` says."""
+    split = Path(weights).parent / SPLIT_FILE
+    return str(split) if data is not None and data != FASHION_MNIST and split.is_file() else None
 
 
 def add_compress(sub: Any) -> None:
     p = sub.add_parser("compress", help="Deep Compression to a .sqz file (prune, trained quantization, Huffman)")
     add_weights_args(p)
     p.add_argument("--out", required=True, type=_sqz_out, help="FILE.sqz")
-    p.add_argument("--bits", type=int, default=COMPRESS.bits, help="index bits per weight, 1-8")
+    p.add_argument("--bits", type=integer(1, 8), default=COMPRESS.bits, help="index bits per weight, 1-8")
     p.add_argument("--bits-per-layer", help="overrides, e.g. conv1=8,expand3x3=5")
     p.add_argument(
         "--density",
@@ -48,7 +70,7 @@ def add_compress(sub: Any) -> None:
     )
     p.add_argument(
         "--rate-weight",
-        type=float,
+        type=real(),
         default=COMPRESS.rate_weight,
         help="entropy-constrained k-means: weight "
         "of code length against error (0: plain k-means as Deep Compression, larger: smaller files)",
@@ -61,23 +83,23 @@ def add_compress(sub: Any) -> None:
     )
     p.add_argument(
         "--epochs",
-        type=float,
+        type=real(),
         default=COMPRESS.epochs,
         help="retraining epochs after pruning, fractions allowed (0: post-training only)",
     )
     p.add_argument(
-        "--finetune-epochs", type=float, help="centroid fine-tuning epochs after sharing (default: --epochs)"
+        "--finetune-epochs", type=real(), help="centroid fine-tuning epochs after sharing (default: --epochs)"
     )
     p.add_argument(
         "--prune-stages",
-        type=int,
+        type=integer(1, 1000),
         default=COMPRESS.prune_stages,
         help="iterative pruning: reach the density in N prune-retrain steps (cubic schedule)",
     )
-    p.add_argument("--lr", type=float, default=COMPRESS.lr, help="retraining learning rate")
-    p.add_argument("--batch-size", type=int, default=COMPRESS.batch_size, help="retraining batch")
+    p.add_argument("--lr", type=real(0.0, 100.0, above=True), default=COMPRESS.lr, help="retraining learning rate")
+    p.add_argument("--batch-size", type=integer(1, MAX_BATCH), default=COMPRESS.batch_size, help="retraining batch")
     p.add_argument(
-        "--seed", type=int, default=COMPRESS.seed, help="seed for every random choice (and the held-out split)"
+        "--seed", type=integer(), default=COMPRESS.seed, help="seed for every random choice (and the held-out split)"
     )
     add_quiet(p)
     add_json(p, "the report")
@@ -97,6 +119,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         lr=args.lr,
         batch_size=args.batch_size,
         seed=args.seed,
+        split=_run_split(args.weights, args.data),
         size_budget=parse_bytes(args.size_budget) if args.size_budget else None,
         compensate=not args.no_compensate,
         rate_weight=args.rate_weight,
@@ -123,16 +146,26 @@ def add_adapt(sub: Any) -> None:
     p.add_argument("--weights", required=True, type=existing_file, help="the BASE.sqz model devices already hold")
     p.add_argument("--data", required=True, type=dataset, help="labelled data: fashion-mnist or a data folder (train/)")
     p.add_argument("--out", required=True, type=_sqz_out, help="NEW.sqz")
-    p.add_argument("--epochs", type=int, default=ADAPT.epochs, help="passes over the training images (codebooks)")
     p.add_argument(
-        "--head-epochs", type=int, default=ADAPT.head_epochs, help="passes training a replaced head alone first"
+        "--epochs", type=integer(1, 1_000_000), default=ADAPT.epochs, help="passes over the training images (codebooks)"
     )
-    p.add_argument("--lr", type=float, default=ADAPT.lr, help="learning rate of a new head")
     p.add_argument(
-        "--codebook-lr", type=float, default=ADAPT.codebook_lr, help="codebooks' and biases' rate, a fraction of --lr"
+        "--head-epochs",
+        type=integer(1, 1_000_000),
+        default=ADAPT.head_epochs,
+        help="passes training a replaced head alone first",
     )
-    p.add_argument("--batch-size", type=int, default=ADAPT.batch_size, help="images per step")
-    p.add_argument("--seed", type=int, default=ADAPT.seed, help="seed for every random choice (and the held-out split)")
+    p.add_argument("--lr", type=real(0.0, 100.0, above=True), default=ADAPT.lr, help="learning rate of a new head")
+    p.add_argument(
+        "--codebook-lr",
+        type=real(0.0, 100.0, above=True),
+        default=ADAPT.codebook_lr,
+        help="codebooks' and biases' rate, a fraction of --lr",
+    )
+    p.add_argument("--batch-size", type=integer(1, MAX_BATCH), default=ADAPT.batch_size, help="images per step")
+    p.add_argument(
+        "--seed", type=integer(), default=ADAPT.seed, help="seed for every random choice (and the held-out split)"
+    )
     p.add_argument("--device", default=ADAPT.device, help="auto (CUDA when present), cpu or cuda")
     add_quiet(p)
     add_json(p, "the report")
@@ -176,7 +209,7 @@ def add_diff(sub: Any) -> None:
     p = sub.add_parser("diff", help="the update patch that turns one .sqz file into another")
     p.add_argument("--base", required=True, type=existing_file, help="BASE.sqz, what the device holds")
     p.add_argument("--new", required=True, type=existing_file, help="NEW.sqz")
-    p.add_argument("--out", required=True, help="UPDATE.sqzpatch")
+    p.add_argument("--out", required=True, type=output_file, help="UPDATE.sqzpatch")
     p.set_defaults(func=cmd_diff)
 
 

@@ -11,6 +11,7 @@ from ..deploy.options import EXPORT_FORMATS, ExportOptions
 from ..deploy.precision import DEFAULT_FIXED_BITS
 from ..errors import OptionError
 from .args import (
+    MAX_BATCH,
     add_design_args,
     add_json,
     add_quiet,
@@ -21,7 +22,10 @@ from .args import (
     emit,
     existing_dir,
     existing_file,
+    image_file,
+    integer,
     load_weights,
+    real,
     split_commas,
 )
 
@@ -55,18 +59,25 @@ def add_export(sub: Any) -> None:
     )
     p.add_argument(
         "--fixed-bits",
-        type=int,
+        type=integer(1, 64),
         help=f"hls4ml: the width of every fixed-point number, its integer bits profiled (default {DEFAULT_FIXED_BITS})",
     )
-    p.add_argument("--batch-size", type=int, default=EXPORT.batch_size, help="auto: the batch size to be fastest at")
+    p.add_argument(
+        "--batch-size",
+        type=integer(1, MAX_BATCH),
+        default=EXPORT.batch_size,
+        help="auto: the batch size to be fastest at",
+    )
     p.add_argument(
         "--max-disagreement",
-        type=float,
+        type=real(0.0, 100.0),
         default=EXPORT.max_disagreement,
         help="auto: %% of held-out calibration images whose top-1 may differ from fp32",
     )
     p.add_argument(
-        "--out", required=True, help="the exported file (auto: a name without suffix; the chosen engine's is added)"
+        "--out",
+        required=True,
+        help="the exported file (auto: a name without suffix; the chosen engine's is added)",
     )
     add_json(p, "the report")
     add_quiet(p)
@@ -78,6 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.format, args.int8, args.calib_data, args.batch_size, args.max_disagreement, args.fixed_bits
     )
     options.check()
+    options.check_out(args.out)  # before the weights are read or an image decoded
     from ..deploy.export import export
 
     report = export(load_weights(args), args.out, options)
@@ -109,27 +121,33 @@ def add_bench(sub: Any) -> None:
     )
     p.add_argument("--prototxt", type=existing_file, help="the deploy.prototxt of a .caffemodel")
     p.add_argument("--calib-data", type=existing_dir, help="unlabelled images for the int8 backends")
-    p.add_argument("--input-size", type=int, default=224, help="image side in pixels (random weights only)")
+    p.add_argument(
+        "--input-size", type=integer(1, 4096), default=224, help="image side in pixels (random weights only)"
+    )
     p.add_argument(
         "--peers",
         action="store_true",
         help="the peer table: torch, torch.compile, ONNX Runtime and OpenVINO with their own defaults "
         "beside our engines, in interleaved rounds (needs --calib-data)",
     )
-    p.add_argument("--rounds", type=int, default=5, help="--peers: interleaved timing rounds (median and spread)")
+    p.add_argument(
+        "--rounds", type=integer(1, 1000), default=5, help="--peers: interleaved timing rounds (median and spread)"
+    )
     p.add_argument("--data", type=dataset, help="--peers: labelled data (its val/) for each engine's top-1")
     p.add_argument("--classes", type=existing_file, help="--data's class file (wnid lines in index order), as for eval")
     p.add_argument(
-        "--predict", metavar="IMAGE", type=existing_file, help="end-to-end file-to-label latency on IMAGE per --backend"
+        "--predict", metavar="IMAGE", type=image_file, help="end-to-end file-to-label latency on IMAGE per --backend"
     )
     p.add_argument(
         "--train", action="store_true", help="training images/s: the training loop's step vs a plain eager fp32 loop"
     )
     p.add_argument("--allreduce", action="store_true", help="2-process gloo all-reduce: SqueezeNet vs AlexNet")
     p.add_argument(
-        "--batch-size", type=int, help="images per batch (default: 32 inference, the demo recipe's for training)"
+        "--batch-size",
+        type=integer(1, MAX_BATCH),
+        help="images per batch (default: 32 inference, the demo recipe's for training)",
     )
-    p.add_argument("--steps", type=int, default=20, help="timed training steps")
+    p.add_argument("--steps", type=integer(1, 1_000_000), default=20, help="timed training steps")
     add_json(p, "the results")
     add_quiet(p)
     add_design_args(p)  # the randomly initialised model (and --train's)

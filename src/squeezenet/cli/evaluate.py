@@ -12,6 +12,8 @@ from typing import Any
 from ..errors import OptionError, SqueezeNetError
 from ..train.config import MODEL_FILE
 from .args import (
+    MAX_BATCH,
+    MAX_WORKERS,
     add_backend_args,
     add_json,
     add_quiet,
@@ -20,7 +22,9 @@ from .args import (
     emit,
     existing_dir,
     existing_file,
+    integer,
     open_weights,
+    output_file,
 )
 
 TOP5_MIN_CLASSES = 6  # with five classes or fewer, every image is in the top five
@@ -44,8 +48,8 @@ def add_eval(sub: Any) -> None:
         help="class file, one 'wnid names' line per class in index order (ImageNet folders)",
     )
     add_backend_args(p)
-    p.add_argument("--batch-size", type=int, default=64, help="images per batch")
-    p.add_argument("--workers", type=int, help="image-decoding processes (default: up to 4)")
+    p.add_argument("--batch-size", type=integer(1, MAX_BATCH), default=64, help="images per batch")
+    p.add_argument("--workers", type=integer(0, MAX_WORKERS), help="image-decoding processes (default: up to 4)")
     add_json(p)
     add_quiet(p)
     p.set_defaults(func=cmd_eval)
@@ -55,7 +59,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.weights is None:
         if args.run is None:
             raise OptionError("weights", "is needed (or {run} RUN, whose model is scored)", "run")
-        args.weights = existing_file(str(Path(args.run) / MODEL_FILE))
+        if not (Path(args.run) / MODEL_FILE).is_file():
+            raise OptionError("run", f"{args.run}: holds no {MODEL_FILE}; a training run's folder is needed")
+        args.weights = str(Path(args.run) / MODEL_FILE)
     from ..evaluation.predict import eval_data, eval_model
 
     model = open_weights(args)
@@ -76,9 +82,13 @@ def add_predict(sub: Any) -> None:
     add_weights_args(p, exported=True)
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders searched recursively")
     add_backend_args(p)
-    p.add_argument("--top", type=int, default=5, help="classes shown per image")
-    p.add_argument("--batch-size", type=int, default=32, help="images per batch")
-    p.add_argument("--csv", help="also write one row per image (path, top-k labels and probabilities) to this file")
+    p.add_argument("--top", type=integer(1, 1000), default=5, help="classes shown per image")
+    p.add_argument("--batch-size", type=integer(1, MAX_BATCH), default=32, help="images per batch")
+    p.add_argument(
+        "--csv",
+        type=output_file,
+        help="also write one row per image (path, top-k labels and probabilities) to this file",
+    )
     add_json(p, "the results")
     add_quiet(p)
     p.set_defaults(func=cmd_predict)

@@ -18,7 +18,9 @@ from .args import (
     design_from_args,
     emit,
     existing_file,
+    integer,
     load_weights,
+    output_file,
 )
 
 
@@ -29,7 +31,9 @@ def add_info(sub: Any) -> None:
         "--weights", type=existing_file, help="describe the model this weight file holds (instead of the design flags)"
     )
     p.add_argument("--prototxt", type=existing_file, help="the deploy.prototxt of a .caffemodel")
-    p.add_argument("--input-size", type=int, help="image side in pixels (default: the file's crop, else 224)")
+    p.add_argument(
+        "--input-size", type=integer(1, 4096), help="image side in pixels (default: the file's crop, else 224)"
+    )
     p.add_argument("--footprint", action="store_true", help="weights + peak activations against an on-chip budget")
     p.add_argument(
         "--precision",
@@ -75,7 +79,7 @@ def add_convert(sub: Any) -> None:
         "convert", help="any supported weight file to .safetensors (with config, preprocessing, classes) or .pth"
     )
     add_weights_args(p)
-    p.add_argument("--out", required=True, help="FILE.safetensors or FILE.pth")
+    p.add_argument("--out", required=True, type=output_file, help="FILE.safetensors or FILE.pth")
     p.set_defaults(func=cmd_convert)
 
 

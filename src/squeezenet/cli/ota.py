@@ -9,17 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError
-from .args import add_json, emit, existing_dir, existing_file
+from ..ota.keys import MAX_ROOT_KEYS
+from ..ota.release import MAX_PROBE_COUNT, MAX_RELEASE, PROBE_COUNT
+from .args import add_json, emit, existing_dir, existing_file, integer, output_dir, real
+from .exits import NO, OK, STALE
 
-STALE_EXIT = 3  # the metadata expired: nothing installed, the current model serves
+MAX_DEADLINE = 24 * 3600.0  # seconds: a deadline is a bound, never "no deadline"
 
 
 def add_keys(sub: Any) -> None:
     p = sub.add_parser("keys", help="make the ed25519 signing keys of a model repository")
     p.add_argument("action", choices=["init"], help="init: a new key set (never overwrites one)")
     p.add_argument("directory", help="the key folder (keep it private: the root keys offline)")
-    p.add_argument("--root-keys", type=int, default=1, help="root keys to make")
-    p.add_argument("--root-threshold", type=int, default=1, help="how many root keys must sign a root")
+    p.add_argument("--root-keys", type=integer(1, MAX_ROOT_KEYS), default=1, help="root keys to make")
+    p.add_argument(
+        "--root-threshold", type=integer(1, MAX_ROOT_KEYS), default=1, help="how many root keys must sign a root"
+    )
     p.set_defaults(func=cmd_keys)
 
 
@@ -33,12 +38,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def add_publish(sub: Any) -> None:
     p = sub.add_parser("publish", help="release a .sqz model into a TUF repository (signed, with patches)")
-    p.add_argument("--repo", required=True, help="the repository folder (served as static files)")
+    p.add_argument("--repo", required=True, type=output_dir, help="the repository folder (served as static files)")
     p.add_argument("--keys", required=True, type=existing_dir, help="the key folder of squeezenet keys init")
     p.add_argument("--model", help="the model's name: its delegated role and target folder")
     p.add_argument("--weights", type=existing_file, help="the release: a .sqz file")
-    p.add_argument("--release", type=int, help="release number (default: one above the last; never lower)")
-    p.add_argument("--probe-count", type=int, default=16, help="inputs in the release's probe set")
+    p.add_argument(
+        "--release", type=integer(1, MAX_RELEASE), help="release number (default: one above the last; never lower)"
+    )
+    p.add_argument(
+        "--probe-count", type=integer(1, MAX_PROBE_COUNT), default=PROBE_COUNT, help="inputs in the release's probe set"
+    )
     p.add_argument(
         "--refresh",
         action="store_true",
@@ -53,8 +62,6 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise OptionError(
             "model", "and {weights} name the release to publish (or pass {refresh})", "weights", "refresh"
         )
-    if args.probe_count < 1:
-        raise OptionError("probe_count", f"must be at least 1, got {args.probe_count}")
     from ..ota.keys import KeyStore
     from ..ota.publish import Repository
 
@@ -78,24 +85,32 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def add_update(sub: Any) -> None:
     p = sub.add_parser("update", help="the device: install the newest release it can run, verified, into A/B slots")
-    p.add_argument("--state", required=True, help="the device's state folder")
+    p.add_argument("--state", required=True, type=output_dir, help="the device's state folder")
     p.add_argument("--repo", help="the repository's URL (its metadata/ and targets/ below it)")
     p.add_argument("--model", help="the model this device runs")
-    p.add_argument("--deadline", type=float, default=60.0, help="seconds each download may take in all")
-    p.add_argument("--init", action="store_true", help="provision: --root ROOT.json and --weights BASE.sqz")
+    p.add_argument(
+        "--deadline",
+        type=real(0.0, MAX_DEADLINE, above=True),
+        default=60.0,
+        help="seconds each download may take in all",
+    )
+    mode = p.add_mutually_exclusive_group()  # one job a run: a device never provisions and confirms at once
+    mode.add_argument("--init", action="store_true", help="provision: --root ROOT.json and --weights BASE.sqz")
     p.add_argument("--root", type=existing_file, help="--init: the root metadata the device ships with")
     p.add_argument("--weights", type=existing_file, help="--init: the model the device ships with")
-    p.add_argument("--release", type=int, default=0, help="--init: the release the shipped model is")
+    p.add_argument(
+        "--release", type=integer(0, MAX_RELEASE), default=0, help="--init: the release the shipped model is"
+    )
     p.add_argument("--fix-classes", action="store_true", help="--init: accept only releases with the shipped classes")
-    p.add_argument("--confirm", action="store_true", help="run the probe set of the release on trial: commit or revert")
-    p.add_argument("--status", action="store_true", help="print the active model and state")
+    mode.add_argument(
+        "--confirm", action="store_true", help="run the probe set of the release on trial: commit or revert"
+    )
+    mode.add_argument("--status", action="store_true", help="print the active model and state")
     add_json(p, "the result")
     p.set_defaults(func=cmd_update)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    if args.deadline <= 0:
-        raise OptionError("deadline", f"must be positive, got {args.deadline}")
     if args.init and not (args.root and args.weights):
         raise OptionError("init", "provisions a device: it needs {root} and {weights}", "root", "weights")
     if not (args.init or args.confirm or args.status) and not (args.repo and args.model):
@@ -124,7 +139,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         result = device.confirm() if args.confirm else device.update(args.repo, args.model, args.deadline)
     except StaleMetadata as exc:
         print(f"squeezenet: {exc}", file=sys.stderr)
-        return STALE_EXIT
+        return STALE  # the metadata expired: nothing installed, the current model serves
     if args.json:
         emit(result.to_dict())
     else:
@@ -137,4 +152,4 @@ def cmd_update(args: argparse.Namespace) -> int:
         }[result.status]
         fetched = f"; {result.bytes_fetched:,} bytes fetched in {result.seconds:.1f} s" if result.bytes_fetched else ""
         print(f"{what}{fetched}" + (f" ({result.message})" if result.message else ""))
-    return 0 if result.status != "reverted" else 1
+    return OK if result.status != "reverted" else NO

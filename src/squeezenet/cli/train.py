@@ -11,7 +11,19 @@ from ..errors import OptionError
 from ..explore.points import KINDS
 from ..models.registry import ARCHS, DEFAULT_ARCH
 from ..train.config import TrainConfig, recipe_default
-from .args import FASHION_MNIST, add_design_args, add_quiet, design_from_args, emit, split_commas
+from .args import (
+    FASHION_MNIST,
+    MAX_BATCH,
+    MAX_WORKERS,
+    add_design_args,
+    add_quiet,
+    design_from_args,
+    emit,
+    integer,
+    output_dir,
+    real,
+    split_commas,
+)
 
 EXPLORE_DESIGN = ("base_e", "incr_e", "freq")  # the rest is what a sweep varies
 
@@ -22,7 +34,7 @@ def add_train(sub: Any) -> None:
         help="train on Fashion-MNIST or a data folder, from scratch or from weights (torchrun for many processes)",
     )
     add_design_args(p)  # classes and channels come from the data
-    types = {"int | None": int, "int": int, "float | None": float, "str | None": str, "str": str}
+    types = {"int | None": integer(), "int": integer(), "float | None": real(), "str | None": str, "str": str}
     for f in dataclasses.fields(TrainConfig):
         if "help" not in f.metadata:
             continue
@@ -41,7 +53,7 @@ def add_train(sub: Any) -> None:
                 choices=f.metadata.get("choices"),
                 help=help_text,
             )
-    p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)  # stop as if killed: for tests
+    p.add_argument("--max-steps", type=integer(1), help=argparse.SUPPRESS)  # stop as if killed: for tests
     p.add_argument("--json", action="store_true", help="print the run summary as data")
     p.set_defaults(func=cmd_train)
 
@@ -68,8 +80,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def add_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="the main job: train on Fashion-MNIST and write runs/demo/report.*")
-    p.add_argument("--out", default="runs/demo", help="where the runs and the report go")
-    p.add_argument("--epochs", type=int, help="training epochs (default: the small recipe's)")
+    p.add_argument("--out", default="runs/demo", type=output_dir, help="where the runs and the report go")
+    p.add_argument("--epochs", type=integer(1, 1000), help="training epochs (default: the small recipe's)")
     add_quiet(p)
     p.set_defaults(func=cmd_demo)
 
@@ -96,17 +108,19 @@ def add_explore(sub: Any) -> None:
         "--data", default=FASHION_MNIST, help="fashion-mnist or a data folder (train/ and val/ of class folders)"
     )
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
-    p.add_argument("--epochs", type=int, default=2, help="epochs per design point")
-    p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's)")
-    p.add_argument("--limit-train", type=int, default=10000, help="training images per point")
-    p.add_argument("--limit-val", type=int, default=2000, help="validation images per point")
+    p.add_argument("--epochs", type=integer(1, 1000), default=2, help="epochs per design point")
+    p.add_argument("--batch-size", type=integer(1, MAX_BATCH), help="global batch (default: the recipe's)")
+    p.add_argument("--lr", type=real(0.0, 100.0, above=True), help="peak learning rate (default: the recipe's)")
+    p.add_argument("--limit-train", type=integer(1), default=10000, help="training images per point")
+    p.add_argument("--limit-val", type=integer(1), default=2000, help="validation images per point")
     p.add_argument("--full", action="store_true", help="the paper's scale: all data (use with --epochs and ImageNet)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per point (mean and spread)")
-    p.add_argument("--seed", type=int, default=42, help="the first seed")
-    p.add_argument("--workers", type=int, default=2, help="image-decoding processes for folder data")
-    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
-    p.add_argument("--out", required=True, help="sweep directory: results.csv, runs/, plots")
+    p.add_argument("--seeds", type=integer(1, 100), default=1, help="seeds per point (mean and spread)")
+    p.add_argument("--seed", type=integer(), default=42, help="the first seed")
+    p.add_argument(
+        "--workers", type=integer(0, MAX_WORKERS), default=2, help="image-decoding processes for folder data"
+    )
+    p.add_argument("--checkpoint-every", type=integer(), default=200, help="steps between checkpoints")
+    p.add_argument("--out", required=True, type=output_dir, help="sweep directory: results.csv, runs/, plots")
     p.add_argument("--shard", help="I/N: run every N-th job starting at I (for several machines)")
     add_quiet(p)
     p.set_defaults(func=cmd_explore)

@@ -35,6 +35,7 @@ class CompressOptions:
     lr: float = 1e-4
     batch_size: int = 32
     seed: int = 42
+    split: str | None = None  # a run's split.json: the photos of ``data``'s train/ it held out (else by seed)
     size_budget: int | None = None  # bytes: choose bits per layer by measured sensitivity
     compensate: bool = True  # with calibration or training images: error-compensated assignment
     rate_weight: float = 1.0  # entropy-constrained k-means (cluster.py); 0: plain k-means, as Han et al.

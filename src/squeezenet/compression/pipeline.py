@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data.images import calibration_tensor
+from ..data.images import calibration_tensor, image_files
 from ..errors import OptionError
 from ..formats import sqz
 from ..formats.loaded import LoadedModel
@@ -114,6 +114,9 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     convs = named_convs(model)
     densities = parse_density(options.density or default_density(options.epochs), list(convs))
     bits = parse_bits(options.bits, options.bits_spec, list(convs))
+    _check_budget_reachable(model, densities, options)
+    if options.calib_data is not None:
+        image_files(options.calib_data)  # an empty folder is refused now, not after pruning and retraining
     retraining = _retraining(loaded, options)
     compensating = options.compensate and (options.calib_data is not None or options.data is not None)
     # Nothing retrained: compensation starts again from the dense weights, so it absorbs the pruning error too.
@@ -177,7 +180,9 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         size_budget_attempts=attempt + 1,
     )
     if options.data is not None:
-        (before, after), images = held_out_top1([loaded.model, coded], options.data, options.seed, loaded.preprocess)
+        (before, after), images = held_out_top1(
+            [loaded.model, coded], options.data, options.seed, loaded.preprocess, options.split
+        )
         report.held_out = HeldOut(images, before, after)
     return Compressed(result.data, report, LoadedModel(coded, loaded.preprocess, "sqz", loaded.classes))
 
@@ -189,7 +194,7 @@ def _retraining(loaded: LoadedModel, options: CompressOptions) -> _Retraining | 
     if options.calib_data is not None:
         batches, n = unlabelled_batches(options.calib_data, loaded.preprocess, options.batch_size, options.seed)
     else:
-        batches, n = labelled_batches(options.data, options.batch_size, options.seed, loaded)
+        batches, n = labelled_batches(options.data, options.batch_size, options.seed, loaded, options.split)
     steps, finetune_steps = (
         math.ceil(e * math.ceil(n / options.batch_size)) for e in (options.epochs, options.finetune)
     )
@@ -274,7 +279,25 @@ def _calibration_images(loaded: LoadedModel, options: CompressOptions) -> torch.
     """Up to 256 eval-transformed images: the calibration folder, or the first training batch."""
     if options.calib_data is not None:
         return calibration_tensor(options.calib_data, loaded.preprocess, max_images=256)
-    return next(labelled_batches(options.data, 256, options.seed, loaded)[0])[0]
+    return next(labelled_batches(options.data, 256, options.seed, loaded, options.split)[0])[0]
+
+
+def _check_budget_reachable(model: torch.nn.Module, densities: dict[str, float], options: CompressOptions) -> None:
+    """Refuse, before any measuring, a size budget below what the file needs at one bit a weight:
+    the biases as stored and one bit for every weight the densities keep (a Huffman code spends
+    at least one bit a symbol), headers and tables not even counted."""
+    if options.size_budget is None:
+        return
+    convs = named_convs(model)
+    biases = sum(sqz.STORED_BYTES * m.bias.numel() for m in convs.values() if m.bias is not None)
+    weights = sum(math.ceil(m.weight.numel() * densities[name]) for name, m in convs.items()) // 8
+    if options.size_budget < biases + weights:
+        raise OptionError(
+            "size_budget",
+            f"of {options.size_budget:,} bytes is below {biases + weights:,}, what this model takes at one bit "
+            "per weight: raise it, or prune more ({density})",
+            "density",
+        )
 
 
 def _fixed_bytes(model: torch.nn.Module, masks: dict[str, torch.Tensor], options: CompressOptions) -> int:

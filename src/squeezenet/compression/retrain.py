@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..data.images import read_unlabelled
 from ..data.sources import build_source, mix_seed
+from ..data.split import Split
 from ..errors import SqueezeNetError
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
@@ -58,15 +59,19 @@ def unlabelled_batches(
     return generate(), len(images)
 
 
-def labelled_batches(data: str, batch_size: int, seed: int, loaded: LoadedModel) -> tuple[Batches, int]:
+def labelled_batches(
+    data: str, batch_size: int, seed: int, loaded: LoadedModel, split: str | None = None
+) -> tuple[Batches, int]:
     """Endless labelled batches from fashion-mnist or a folder (its ``train/`` part, less the share a
-    fine-tuning run held out with the same seed), in ``loaded``'s input convention."""
+    fine-tuning run held out: the one its ``split`` file lists, else the one ``seed`` draws), in
+    ``loaded``'s input convention."""
     source = build_source(
         data,
         workers=0,
         base=loaded.preprocess,
         seed=seed,
         input_size=None if data == "fashion-mnist" else loaded.preprocess.crop,
+        split=Split.read(split) if split else None,
     )
     if source.num_classes != loaded.config.num_classes:
         raise SqueezeNetError(f"{data} has {source.num_classes} classes, the model {loaded.config.num_classes}")
@@ -87,12 +92,18 @@ def labelled_batches(data: str, batch_size: int, seed: int, loaded: LoadedModel)
 
 @torch.no_grad()
 def held_out_top1(
-    models: list[torch.nn.Module], data: str, seed: int, preprocess: Preprocess
+    models: list[torch.nn.Module], data: str, seed: int, preprocess: Preprocess, split: str | None = None
 ) -> tuple[list[float], int]:
     """Top-1 (%) of each model on the images ``data`` holds out (its val/, Fashion-MNIST's test
-    set, or the share of train/ a run with ``seed`` holds out), and how many there are."""
+    set, or the share of train/ a run held out: its ``split`` file's, else the one ``seed`` draws),
+    and how many there are."""
     source = build_source(
-        data, workers=0, base=preprocess, seed=seed, input_size=None if data == "fashion-mnist" else preprocess.crop
+        data,
+        workers=0,
+        base=preprocess,
+        seed=seed,
+        input_size=None if data == "fashion-mnist" else preprocess.crop,
+        split=Split.read(split) if split else None,
     )
     metrics = [Accuracy() for _ in models]
     for batch in source.val_batches(256, 0, 1):

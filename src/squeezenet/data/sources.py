@@ -189,6 +189,7 @@ class FolderSource:
     base: Preprocess = IMAGENET
     val_split: float | None = None
     seed: int = 42
+    recorded: Split | None = None  # a run's split file: hold out exactly its photos (not a new draw by seed)
     preprocess: Preprocess = field(init=False)
     classes: list[str] = field(init=False)
     num_classes: int = field(init=False)
@@ -221,7 +222,11 @@ class FolderSource:
             )
         else:
             fraction = DEFAULT_VAL_SPLIT if self.val_split is None else self.val_split
-            train, held = stratified_split(self._train.targets, fraction, self.seed)
+            if self.recorded is not None:
+                train, held = self._recorded_indices()
+                fraction = self.recorded.fraction
+            else:
+                train, held = stratified_split(self._train.targets, fraction, self.seed)
             self._val = RobustImageFolder(
                 self.root / "train", transform=self._eval_transform(), min_side=resize, mode=mode
             )
@@ -236,6 +241,18 @@ class FolderSource:
         self.classes = list(self._train.classes)
         self.num_classes = len(self.classes)
         self._record_split()
+
+    def _recorded_indices(self) -> tuple[list[int], list[int]]:
+        """The indices of ``recorded``'s train and held-out photos among this folder's, all of them present."""
+        assert self.recorded is not None
+        base = self.root / "train"
+        index = {str(Path(p).relative_to(base)): i for i, (p, _) in enumerate(self._train.samples)}
+        if Path(self.recorded.root).resolve() != self.root.resolve() or self.recorded.classes != self._train.classes:
+            raise SqueezeNetError(f"{self.root}: not the data folder (or classes) the run's split file describes")
+        missing = [p for p in self.recorded.train + self.recorded.held_out if p not in index]
+        if missing:
+            raise SqueezeNetError(f"{self.root}: {len(missing)} photos of the run's split are gone, e.g. {missing[0]}")
+        return sorted(index[p] for p in self.recorded.train), sorted(index[p] for p in self.recorded.held_out)
 
     def _record_split(self) -> None:
         self.train_size = len(self._train)
@@ -309,6 +326,7 @@ def build_source(
     base: Preprocess = IMAGENET,
     val_split: float | None = None,
     seed: int = 42,
+    split: Split | None = None,
 ) -> TrainSource:
     """Fashion-MNIST, or a folder of class folders (``base``: the starting weights' convention)."""
     if data == "fashion-mnist":
@@ -321,7 +339,7 @@ def build_source(
     path = Path(data)
     if not path.is_dir():
         raise SqueezeNetError(f"{data!r}: not 'fashion-mnist' and not a directory of class folders")
-    return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed)
+    return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed, split)
 
 
 def held_out_folder(split: Split, transform: v2.Transform, mode: str, min_side: int | None) -> RobustImageFolder:

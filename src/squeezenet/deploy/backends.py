@@ -73,6 +73,7 @@ class Backend:
     describe: Callable[[Any], dict[str, Any]] | None = None  # what the file costs on its device (export's report)
     profiled: bool = False  # fixed point whose formats come from profiling calibration images (hls4ml)
     folder: bool = False  # what it writes is a folder (an HLS project), named with ``suffix``
+    pools: tuple[str, ...] | None = None  # the max-pool geometries it can build (None: any)
 
     @property
     def calibrated(self) -> bool:
@@ -157,15 +158,30 @@ def _ort_run(graph: bytes) -> Runner:
 
 def _onnx_metadata(graph: bytes) -> dict[str, str]:
     import onnx
+    from google.protobuf.message import DecodeError
 
-    return {p.key: p.value for p in onnx.load_model_from_string(graph).metadata_props}
+    try:
+        return {p.key: p.value for p in onnx.load_model_from_string(graph).metadata_props}
+    except (DecodeError, ValueError, RuntimeError):
+        raise SqueezeNetError("not a readable ONNX model (truncated, damaged, or not ONNX)") from None
 
 
 def _write_bytes(graph: bytes, out: Path) -> int:
     from ..utils.atomic import write_bytes
+    from ..utils.seal import seal
 
-    write_bytes(out, graph)
-    return len(graph)
+    sealed = seal(graph)
+    write_bytes(out, sealed)
+    return len(sealed)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A file's bytes, its digest checked (``utils.seal``): a damaged file is refused before any parser sees it."""
+    from ..utils.seal import verify
+
+    data = path.read_bytes()
+    verify(data, str(path))
+    return data
 
 
 # --- OpenVINO ---------------------------------------------------------------------------------
@@ -276,6 +292,13 @@ def _micro_write(graph: bytes, out: Path) -> int:
     return write_micro(graph, out)
 
 
+def _tflite_read(path: Path) -> bytes:
+    """Either ``.tflite`` (LiteRT's or TFLite Micro's): the header beside it, if export wrote one, must match."""
+    from .micro import read_micro
+
+    return read_micro(path)
+
+
 def _micro_describe(graph: bytes) -> dict[str, Any]:
     from ..formats.preprocess import Preprocess
     from ..models.config import SqueezeNetConfig
@@ -349,7 +372,7 @@ ORT = {
     "suffix": ".onnx",
     "run": _ort_run,
     "write": _write_bytes,
-    "read": Path.read_bytes,
+    "read": _read_bytes,
     "metadata": _onnx_metadata,
 }
 OV = {
@@ -367,7 +390,7 @@ LITERT = {
     "suffix": ".tflite",
     "run": _litert_run,
     "write": _write_bytes,
-    "read": Path.read_bytes,
+    "read": _tflite_read,
     "metadata": _litert_metadata,
     "needs": "litert_torch",
     "auto": False,
@@ -378,7 +401,7 @@ EXECUTORCH = {
     "suffix": ".pte",
     "run": _pte_run,
     "write": _write_bytes,
-    "read": Path.read_bytes,
+    "read": _read_bytes,
     "metadata": _pte_metadata,
     "needs": "executorch",
     "auto": False,
@@ -518,7 +541,7 @@ TABLE = (
         _micro,
         _micro_run,
         write=_micro_write,
-        read=Path.read_bytes,
+        read=_tflite_read,
         metadata=_litert_metadata,
         needs="tflite_micro",
         auto=False,
@@ -561,6 +584,7 @@ TABLE = (
         describe=_hls_describe,
         profiled=True,
         folder=True,
+        pools=("2x2",),  # io_stream pools non-overlapping windows only (deploy/hls.py)
     ),
 )
 BACKENDS: dict[str, Backend] = {b.name: b for b in TABLE}

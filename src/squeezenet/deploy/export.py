@@ -15,13 +15,11 @@ from typing import Any
 
 import torch
 
-from ..data.images import calibration_tensor
+from ..data.images import calibration_tensor, image_files
 from ..errors import OptionError, SqueezeNetError
 from ..formats.loaded import LoadedModel
-from ..utils.atomic import check_replaceable
 from .auto import EngineChoice, choose_engine
 from .backends import BuildInputs, for_format
-from .metadata import FOLDER_METADATA
 from .onnx_export import MAX_LOGIT_DIFF, example_input
 from .options import AUTO, ExportOptions
 from .precision import DEFAULT_FIXED_BITS
@@ -51,14 +49,11 @@ def export(loaded: LoadedModel, out: str | Path, options: ExportOptions) -> Expo
     """Write ``loaded`` as ``options.format`` (fp32, or int8 calibrated on ``options.calib_data``),
     verified first. ``auto`` adds the chosen engine's suffix to ``out``."""
     options.check()
+    options.check_out(out)
     out = Path(out)
+    if options.calib_data is not None and not isinstance(options.calib_data, torch.Tensor):
+        image_files(options.calib_data)  # an empty folder is refused now, not after the engine is built
     if options.format == AUTO:
-        if out.suffix:
-            raise OptionError(
-                "out",
-                f"{out}: {{format}} auto chooses the file type; give it without a suffix (e.g. {out.with_suffix('')})",
-                "format",
-            )
         choice = choose_engine(loaded, options.calib_data, options.batch_size, options.max_disagreement)
         engine = choice.engines[choice.chosen]
         return dataclasses.replace(
@@ -66,10 +61,12 @@ def export(loaded: LoadedModel, out: str | Path, options: ExportOptions) -> Expo
             auto=choice,
         )
     chosen = for_format(options.format, options.int8)
-    if out.suffix.lower() != chosen.suffix:
-        raise OptionError("out", f"{out}: the file of {{format}} {options.format} ends in {chosen.suffix}", "format")
-    if chosen.folder:
-        check_replaceable(out, FOLDER_METADATA)  # before minutes of work, not after
+    if chosen.pools is not None and loaded.config.pool not in chosen.pools:
+        raise OptionError(
+            "format",
+            f"{options.format} needs a model with {' or '.join(chosen.pools)} pools; this one has the paper's "
+            f"{loaded.config.pool} (train the FPGA variant: squeezenet train --pool 2x2)",
+        )
     inputs = BuildInputs(loaded, fixed_bits=options.fixed_bits or DEFAULT_FIXED_BITS)
     return write_verified(
         loaded, build_engine(loaded, chosen.name, options.calib_data, inputs), out, options.calib_data

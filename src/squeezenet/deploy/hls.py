@@ -194,7 +194,7 @@ def to_hls(loaded: LoadedModel, calib: torch.Tensor, bits: int = DEFAULT_FIXED_B
         shutil.rmtree(folder, ignore_errors=True)  # a refused model leaves nothing behind
         raise
     formats = {name: layer["Precision"]["result"] for name, layer in config["LayerName"].items()}
-    metadata = {**model_metadata(loaded), META_BACKEND: "hls4ml", META_FORMATS: json.dumps(formats)}
+    metadata = {**model_metadata(loaded, digest=False), META_BACKEND: "hls4ml", META_FORMATS: json.dumps(formats)}
     project = HlsProject(hls_model, folder, metadata)
     weakref.finalize(project, shutil.rmtree, folder, True)
     _compile(project)

@@ -114,7 +114,7 @@ def read_metadata(tflite: bytes) -> dict[str, str]:
             entry = model.Metadata(i)
             if entry.Name() and entry.Name().decode() == METADATA_NAME:
                 return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
-    except (struct.error, ValueError, IndexError, AttributeError, UnicodeDecodeError):
+    except (struct.error, ValueError, IndexError, AttributeError, UnicodeDecodeError, TypeError):
         raise SqueezeNetError("not a readable .tflite file (truncated, or not a TFLite flatbuffer)") from None
     return {}
 

@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..utils.seal import META_DIGEST, PLACEHOLDER
+
 if TYPE_CHECKING:
     import torch
 
@@ -25,9 +27,12 @@ META_BACKEND = "squeezenet_backend"
 FOLDER_METADATA = "squeezenet.json"  # an exported folder's metadata (an HLS project's), and its mark as ours
 
 
-def model_metadata(loaded: LoadedModel) -> dict[str, str]:
-    """What every exported file carries about its model (the backend is added when it is built)."""
+def model_metadata(loaded: LoadedModel, digest: bool = True) -> dict[str, str]:
+    """What every exported file carries about its model (the backend is added when it is built);
+    ``digest``: room for the file's own digest, written in when it is saved (``utils.seal``)."""
     meta = {META_CONFIG: loaded.config.to_json(), META_PREPROCESS: loaded.preprocess.to_json()}
+    if digest:
+        meta[META_DIGEST] = PLACEHOLDER
     if loaded.classes:
         meta[META_CLASSES] = json.dumps(loaded.classes)
     return meta

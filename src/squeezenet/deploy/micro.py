@@ -23,6 +23,7 @@ import torch
 from ..errors import SqueezeNetError
 from ..utils.atomic import write_bytes, write_text
 from ..utils.native import captured_fd
+from ..utils.seal import recorded, seal, verify
 from .litert import dequantize_output, quantize_input
 from .metadata import Runner
 
@@ -105,17 +106,22 @@ def micro_runner(tflite: bytes) -> Runner:
     return run
 
 
+HEADER_MARK = "written by squeezenet export"
+
+
 def c_header(tflite: bytes, name: str, arena_bytes: int) -> str:
     """A C/C++ header holding the model (16-byte aligned, as TFLM reads it in place) and its arena size."""
     symbol = re.sub(r"\W", "_", name)
     rows = (", ".join(f"0x{b:02x}" for b in tflite[i : i + 16]) for i in range(0, len(tflite), 16))
     body = ",\n  ".join(rows)
     guard = f"{symbol.upper()}_H_"
+    digest = recorded(tflite)
     return (
-        f"// {name}: int8 SqueezeNet for TensorFlow Lite Micro, written by squeezenet export.\n"
+        f"// {name}: int8 SqueezeNet for TensorFlow Lite Micro, {HEADER_MARK}.\n"
         f"// Give MicroInterpreter a tensor arena of {symbol.upper()}_ARENA_SIZE bytes (measured by\n"
         f"// TFLM's recording allocator for this file, {ARENA_ALIGNMENT} bytes of alignment slack included).\n"
-        f"#ifndef {guard}\n#define {guard}\n\n"
+        + (f"// {digest}\n" if digest else "")
+        + f"#ifndef {guard}\n#define {guard}\n\n"
         f"#define {symbol.upper()}_ARENA_SIZE {arena_bytes}\n\n"
         f"alignas(16) const unsigned char {symbol}_tflite[] = {{\n  {body}\n}};\n"
         f"const unsigned int {symbol}_tflite_len = {len(tflite)};\n\n#endif  // {guard}\n"
@@ -123,8 +129,28 @@ def c_header(tflite: bytes, name: str, arena_bytes: int) -> str:
 
 
 def write_micro(tflite: bytes, out: Path) -> int:
-    """``out`` (.tflite) and ``out`` .h beside it, each atomically, the header first; bytes of both."""
+    """``out`` (.tflite) and ``out`` .h beside it, each atomically, the header first; bytes of both.
+
+    Two files cannot be renamed in one step, so the header names the digest of the ``.tflite`` it
+    was written with (``utils.seal``), and ``read_micro`` refuses a pair that a killed export left
+    mismatched; the next export replaces both."""
+    tflite = seal(tflite)
     header = c_header(tflite, out.stem, measure(tflite).arena_bytes)
     write_text(out.with_suffix(".h"), header)
     write_bytes(out, tflite)
     return len(tflite) + len(header.encode())
+
+
+def read_micro(path: Path) -> bytes:
+    """A TFLite Micro ``.tflite``, its digest checked, and the header beside it (when there is one)
+    checked to hold the same file."""
+    data = path.read_bytes()
+    verify(data, str(path))
+    header = path.with_suffix(".h")
+    digest = recorded(data)
+    text = header.read_text(errors="replace") if header.is_file() else ""
+    if digest and HEADER_MARK in text and f"// {digest}\n" not in text:
+        raise SqueezeNetError(
+            f"{header}: holds another model than {path.name} (an export was interrupted); export both again"
+        )
+    return data

@@ -34,6 +34,7 @@ import torch
 from ..errors import SqueezeNetError
 from ..utils.atomic import atomic_path
 from ..utils.device import native_bf16, quiet_missing_cuda
+from ..utils.seal import seal, verify
 from .metadata import META_BACKEND, Runner
 
 RT_INFO_KEY = "squeezenet"  # rt_info section holding the ONNX metadata (config, preprocess, classes)
@@ -184,6 +185,8 @@ def save_ir(model: ov.Model, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)  # as every other writer (utils.atomic) does
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         ov.save_model(model, str(Path(tmp) / "model.xml"), compress_to_fp16=False)
+        staged_xml = Path(tmp) / "model.xml"  # the digest in the .xml covers the .bin: a stray pair is caught
+        staged_xml.write_bytes(seal(staged_xml.read_bytes(), (Path(tmp) / "model.bin").read_bytes()))
         for made, dest in ((Path(tmp) / "model.bin", binary), (Path(tmp) / "model.xml", xml)):
             with atomic_path(dest) as staged:
                 os.replace(made, staged)
@@ -191,6 +194,11 @@ def save_ir(model: ov.Model, out: Path) -> int:
 
 
 def read_ir(path: str | Path) -> ov.Model:
+    path = Path(path)
+    weights = path.with_suffix(".bin")
+    if not weights.is_file():
+        raise SqueezeNetError(f"{path}: its weights {weights.name} are not beside it")
+    verify(path.read_bytes(), str(path), weights.read_bytes())
     try:
         return ov.Core().read_model(str(path))
     except RuntimeError as exc:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError
-from .backends import FORMATS, INT8_ONLY, NO_INT8, PROFILED
+from ..utils.atomic import check_replaceable
+from .backends import FORMATS, INT8_ONLY, NO_INT8, PROFILED, for_format
+from .metadata import FOLDER_METADATA
 from .precision import FIXED_BITS_RANGE
 
 AUTO = "auto"  # measure every engine here, write the fastest within the accuracy budget
@@ -56,3 +58,24 @@ class ExportOptions:
             raise OptionError("batch_size", f"must be at least 1, got {self.batch_size}")
         if not (math.isfinite(self.max_disagreement) and 0 <= self.max_disagreement <= 100):
             raise OptionError("max_disagreement", f"is a percentage (0-100), got {self.max_disagreement}")
+
+    def check_out(self, out: str | Path) -> None:
+        """What ``out`` must be for this format, checked before any work: no suffix for ``auto`` (the
+        chosen engine's is added), else the format's own; a folder to replace must be one we wrote."""
+        out = Path(out)
+        if self.format == AUTO:
+            if out.suffix:
+                raise OptionError(
+                    "out",
+                    f"{out}: {{format}} auto chooses the file type; "
+                    f"give it without a suffix (e.g. {out.with_suffix('')})",
+                    "format",
+                )
+            return
+        chosen = for_format(self.format, self.int8)
+        if out.suffix.lower() != chosen.suffix:
+            raise OptionError("out", f"{out}: the file of {{format}} {self.format} ends in {chosen.suffix}", "format")
+        if chosen.folder:
+            check_replaceable(out, FOLDER_METADATA)
+        elif out.is_dir():
+            raise OptionError("out", f"{out}: is a directory; a file name is needed")

@@ -15,6 +15,7 @@ from ..errors import SqueezeNetError
 from ..formats.checks import check_classes
 from ..formats.preprocess import Preprocess
 from ..models.config import SqueezeNetConfig
+from ..utils.seal import check_recorded
 from .backends import BACKENDS, for_suffix
 from .metadata import META_BACKEND, META_CLASSES, META_CONFIG, META_PREPROCESS
 from .runtime import Engine
@@ -43,6 +44,7 @@ def read_shipped(path: str | Path) -> Shipped:
     meta = candidates[0].metadata(graph)
     if META_CONFIG not in meta or META_PREPROCESS not in meta:
         raise SqueezeNetError(f"{path}: carries no squeezenet metadata (not written by squeezenet export)")
+    check_recorded(meta, str(path))
     name = meta.get(META_BACKEND)
     if name not in {b.name for b in candidates}:
         raise SqueezeNetError(f"{path}: names no backend of its file type ({name!r})")

@@ -31,6 +31,6 @@ def imagenet_state_dict(arch: str, url: str | None = None) -> dict[str, torch.Te
     except OSError as exc:
         cache = Path(torch.hub.get_dir()) / "checkpoints"
         raise SqueezeNetError(
-            f"cannot download ImageNet weights for {arch} ({exc.__class__.__name__}); offline, pass "
-            f"--weights PATH to a local .pth, or put {Path(url).name} in {cache}"
+            f"cannot download ImageNet weights for {arch} ({exc.strerror or exc}); offline, give the path of "
+            f"a local .pth instead (--weights PATH, or pretrained=PATH in Python), or put {Path(url).name} in {cache}"
         ) from None

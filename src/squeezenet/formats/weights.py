@@ -23,6 +23,7 @@ from ..models.names import HEAD_WEIGHT
 from ..models.registry import DEFAULT_ARCH, arch_config
 from ..models.squeezenet import SqueezeNet
 from ..utils.atomic import atomic_path
+from ..utils.seal import META_DIGEST, PLACEHOLDER, check_recorded, seal, verify
 from . import caffe
 from .architecture import config_from_state_dict
 from .checks import check_classes
@@ -70,12 +71,16 @@ def _read_pth(path: Path) -> dict[str, torch.Tensor]:
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata; the digest our files carry (``utils.seal``) checked first."""
+    verify(path.read_bytes(), str(path))
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            return {k: f.get_tensor(k) for k in f.keys()}, metadata  # noqa: SIM118 - safe_open is not iterable
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, ValueError, KeyError) as exc:  # a lying header: get_tensor can miss a listed key
-        raise SqueezeNetError(f"{path}: not a readable safetensors file ({exc.__class__.__name__}: {exc})") from None
+        raise SqueezeNetError(f"{path}: not a readable safetensors file ({exc})") from None
+    check_recorded(metadata, str(path))
+    return tensors, metadata
 
 
 def _from_state(state: dict[str, torch.Tensor], arch_config: SqueezeNetConfig | None, what: str) -> SqueezeNetConfig:
@@ -174,8 +179,10 @@ def save_model(
                 "preprocess": preprocess.to_json(),
                 **({"classes": json.dumps(classes)} if classes else {}),
                 **(extra or {}),
+                META_DIGEST: PLACEHOLDER,
             }
             save_file(state, str(tmp), metadata=metadata)
+            tmp.write_bytes(seal(tmp.read_bytes()))
         elif path.suffix in (".pth", ".pt"):
             torch.save(state, tmp)
         else:

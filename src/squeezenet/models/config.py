@@ -201,6 +201,23 @@ class SqueezeNetConfig:
             return "identity"
         return "conv" if self.bypass == "complex" else None
 
+    def output_side(self, input_size: int) -> int:
+        """The side of conv10's output for square inputs of ``input_size`` (below 1: too small to
+        run), by PyTorch's own rules for convolutions and ceil-mode pooling; Fire modules keep the side."""
+        kernel, stride, padding = self.conv1_geometry()
+        side = (input_size + 2 * padding - kernel) // stride + 1
+        pool_kernel, pool_stride, ceil = POOL_GEOMETRY[self.pool]
+        for _ in self.pools_after():
+            if side < 1:
+                break
+            pooled = (side - pool_kernel + (pool_stride - 1 if ceil else 0)) // pool_stride + 1
+            side = pooled - 1 if ceil and (pooled - 1) * pool_stride >= side else pooled
+        return side
+
+    def min_input_size(self) -> int:
+        """The smallest image side this network runs on."""
+        return next(size for size in range(1, 1024) if self.output_side(size) >= 1)
+
     def pools_after(self) -> tuple[str, ...]:
         """The layers a max-pool follows (the strided stem strides conv1 instead of pooling it)."""
         pools = LAYOUTS[self.layout]["pool_after"]

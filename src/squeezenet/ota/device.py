@@ -39,7 +39,7 @@ from ..errors import SqueezeNetError
 from ..formats import sqz
 from ..formats.sqzpatch import apply_patch
 from ..utils.atomic import write_bytes, write_text
-from .release import Release, check_model_name, index_path, probe_agreement, requirements, sha256
+from .release import Release, check_model_name, check_release, index_path, probe_agreement, requirements, sha256
 
 STATE_FORMAT = 1
 SLOTS = ("a", "b")
@@ -127,6 +127,7 @@ class Device:
     def provision(self, root: str | Path, weights: bytes, release: int = 0, fix_classes: bool = False) -> State:
         """A new device: the shipped root metadata, the base model in slot a, and the profile it
         accepts updates for (the base's architecture and input size; its classes with ``fix_classes``)."""
+        check_release(release, low=0)
         with self.locked():
             if self.state_file.exists():
                 raise SqueezeNetError(f"{self.dir}: already provisioned")

@@ -19,6 +19,7 @@ every file is written atomically, targets before the metadata that names them, t
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -46,6 +47,7 @@ from .release import (
     PROBE_COUNT,
     Release,
     check_model_name,
+    check_release,
     full_path,
     index_path,
     make_probe,
@@ -65,6 +67,7 @@ RENEW_SNAPSHOT_WITHIN = timedelta(days=2)  # refresh re-signs the snapshot too w
 KEEP_RELEASES = 3  # releases listed (and patched from) per model
 PATCH_SHARE = 0.5  # a patch larger than this share of the full file is not published
 SERIALIZER = JSONSerializer(compact=True)
+ROOT_FILE = re.compile(r"(\d+)\.root\.json")
 
 
 def _now() -> datetime:
@@ -84,7 +87,10 @@ class Repository:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise SqueezeNetError(f"{root}: is a file; a repository is a folder")
         self.metadata, self.targets_dir = self.root / "metadata", self.root / "targets"
+        self._staged: list[tuple[Path, bytes]] = []  # what the running publish will write, in order
 
     # --- reading ------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -97,7 +103,9 @@ class Repository:
         return Metadata.from_file(str(path))
 
     def newest_root(self) -> Metadata[Root]:
-        versions = sorted(int(p.name.split(".")[0]) for p in self.metadata.glob("*.root.json"))
+        versions = sorted(int(m[1]) for p in self.metadata.glob("*.root.json") if (m := ROOT_FILE.fullmatch(p.name)))
+        if not versions:
+            raise SqueezeNetError(f"{self.metadata}: holds no N.root.json (not a repository publish made)")
         return self._read(f"{versions[-1]}.root.json")
 
     def timestamp(self) -> Metadata[Timestamp]:
@@ -112,7 +120,7 @@ class Repository:
 
     def target_bytes(self, info: TargetFile) -> bytes:
         directory, _, base = info.path.rpartition("/")
-        return (self.targets_dir / directory / f"{info.hashes['sha256']}.{base}").read_bytes()
+        return self._inside(self.targets_dir, f"{directory}/{info.hashes['sha256']}.{base}").read_bytes()
 
     def releases(self, model: str) -> list[Release]:
         role = self.role(model)
@@ -121,9 +129,56 @@ class Repository:
             return []
         return [Release.from_dict(r) for r in json.loads(self.target_bytes(index))["releases"]]
 
-    # --- writing ------------------------------------------------------------------------------
+    # --- checks before anything is written ---------------------------------------------------
+    def check_keys(self, keys: KeyStore, roles: tuple[str, ...], model: str | None = None) -> None:
+        """Each key in ``keys`` this change signs with must be the one the repository's root (or, for
+        a model, its delegation) names: keys of another repository would sign metadata that every
+        device refuses, and no refresh could mend it."""
+        if not self.exists():
+            return
+        root = self.newest_root().signed
+        for role in roles:
+            if keys.signer(role).public_key.keyid not in root.roles[role].keyids:
+                raise SqueezeNetError(
+                    f"{keys.directory}: its {role} key is not the one {self.root}'s root names "
+                    "(keys of another repository?); nothing was written"
+                )
+        if model is None:
+            return
+        top = self._read(f"{self.snapshot().signed.meta['targets.json'].version}.targets.json").signed
+        delegated = (top.delegations.roles or {}).get(model) if top.delegations else None
+        if delegated is None:  # a new model: the top-level targets key signs its delegation
+            self.check_keys(keys, ("targets",))
+        elif keys.model(model).public_key.keyid not in delegated.keyids:
+            raise SqueezeNetError(
+                f"{keys.directory}: its key for {model} is not the one {self.root} delegates {model} to; "
+                "nothing was written"
+            )
+
+    def _inside(self, base: Path, relative: str) -> Path:
+        """``base / relative``, refused unless it stays inside ``base`` (no ``..``, no absolute path, no link out)."""
+        if not relative or Path(relative).is_absolute() or ".." in Path(relative).parts:
+            raise SqueezeNetError(f"{relative!r}: not a path inside the repository")
+        dest = base / relative
+        if not dest.resolve().is_relative_to(base.resolve()):
+            raise SqueezeNetError(f"{relative!r}: leads outside the repository")
+        return dest
+
+    # --- writing: staged in memory, then committed, the timestamp last --------------------------
+    def _stage(self, dest: Path, data: bytes) -> None:
+        self._staged.append((dest, data))
+
+    def _commit(self) -> None:
+        """Write what was staged, each file atomically, in order: targets, then the metadata naming
+        them, ``timestamp.json`` last. Until that last rename every reader, the publisher's next run
+        included, sees the repository as it was; a run stopped earlier leaves only files nothing
+        names (versioned or content-addressed), which the next publish writes again."""
+        staged, self._staged = self._staged, []
+        for dest, data in sorted(staged, key=lambda item: item[0].name == "timestamp.json"):
+            write_bytes(dest, data)
+
     def _write(self, meta: Metadata, name: str) -> None:
-        write_bytes(self.metadata / name, meta.to_bytes(SERIALIZER))
+        self._stage(self._inside(self.metadata, name), meta.to_bytes(SERIALIZER))
 
     def _sign(self, meta: Metadata, *signers: Any) -> Metadata:
         meta.signatures.clear()
@@ -132,10 +187,11 @@ class Repository:
         return meta
 
     def _add_target(self, path: str, data: bytes, custom: dict[str, Any]) -> TargetFile:
+        self._inside(self.targets_dir, path)  # the signed name too, not only where its bytes go
         info = TargetFile.from_data(path, data, ["sha256"])
         info.unrecognized_fields["custom"] = custom
         directory, _, base = path.rpartition("/")
-        write_bytes(self.targets_dir / directory / f"{info.hashes['sha256']}.{base}", data)
+        self._stage(self._inside(self.targets_dir, f"{directory}/{info.hashes['sha256']}.{base}"), data)
         return info
 
     def create(self, keys: KeyStore, now: datetime) -> None:
@@ -147,7 +203,6 @@ class Repository:
         root.roles["root"].threshold = threshold
         for role in ("targets", "snapshot", "timestamp"):
             root.add_key(keys.signer(role).public_key, role)
-        self.metadata.mkdir(parents=True, exist_ok=True)
         root_meta = self._sign(Metadata(root), *roots)
         self._write(root_meta, "1.root.json")
         self._write(root_meta, "root.json")
@@ -158,13 +213,14 @@ class Repository:
     def _publish_snapshot(self, keys: KeyStore, now: datetime, meta: dict[str, MetaFile], version: int) -> None:
         snapshot = Metadata(Snapshot(version=version, expires=now + EXPIRY["snapshot"], meta=meta))
         data = self._sign(snapshot, keys.signer("snapshot")).to_bytes(SERIALIZER)
-        write_bytes(self.metadata / f"{version}.snapshot.json", data)
+        self._stage(self.metadata / f"{version}.snapshot.json", data)
         self._publish_timestamp(keys, now, MetaFile.from_data(version, data, ["sha256"]))
 
     def _publish_timestamp(self, keys: KeyStore, now: datetime, snapshot: MetaFile) -> None:
         version = self.timestamp().signed.version + 1 if self.exists() else 1
         timestamp = Metadata(Timestamp(version=version, expires=now + EXPIRY["timestamp"], snapshot_meta=snapshot))
         self._write(self._sign(timestamp, keys.signer("timestamp")), "timestamp.json")
+        self._commit()
 
     def refresh(self, keys: KeyStore, now: datetime | None = None) -> dict[str, int]:
         """A new timestamp (and, when it expires within ``RENEW_SNAPSHOT_WITHIN``, a new snapshot):
@@ -172,7 +228,9 @@ class Repository:
         timestamp's lifetime (the README's cron line runs it hourly)."""
         now = now or _now()
         snapshot = self.snapshot()
-        if snapshot.signed.expires - now < RENEW_SNAPSHOT_WITHIN:
+        renew = snapshot.signed.expires - now < RENEW_SNAPSHOT_WITHIN
+        self.check_keys(keys, ("timestamp", "snapshot") if renew else ("timestamp",))
+        if renew:
             self._publish_snapshot(keys, now, snapshot.signed.meta, snapshot.signed.version + 1)
         else:
             self._publish_timestamp(keys, now, self.timestamp().signed.snapshot_meta)
@@ -192,11 +250,12 @@ class Repository:
         check_model_name(model)
         now = now or _now()
         contents = sqz.decode(data, "the model to publish")
+        self.check_keys(keys, ("snapshot", "timestamp"), model)
         if not self.exists():
             self.create(keys, now)
         earlier = self.releases(model)
         last = max((r.release for r in earlier), default=0)
-        release = last + 1 if release is None else release
+        release = last + 1 if release is None else check_release(release)
         if release <= last:
             raise OptionError("release", f"{release} is not above the last published release of {model} ({last})")
         previous = {
@@ -224,7 +283,7 @@ class Repository:
                 "patch", base_release=base, base_sha256=sha256(previous[base]), result_sha256=record.sha256
             )
             files[patch_path(model, release, base)] = (patch, meta)
-        kept = [*earlier[-(KEEP_RELEASES - 1) :], record] if KEEP_RELEASES > 1 else [record]
+        kept = [*earlier[-(KEEP_RELEASES - 1) :], record]
         index = json.dumps({"model": model, "releases": [r.to_dict() for r in kept]}).encode()
         files[index_path(model)] = (index, {"kind": "index", "model": model, "latest": release})
         self._write_role(keys, model, files, kept, now)

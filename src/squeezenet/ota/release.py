@@ -22,12 +22,25 @@ from ..formats.sqz import SqzContents, SqzHeader
 
 MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 PROBE_COUNT = 16
+MAX_RELEASE = 2**31 - 1  # release numbers are JSON integers every TUF client reads exactly
+MAX_PROBE_COUNT = 1024  # inputs a device runs to confirm a model: seconds, not hours
 MIN_AGREEMENT = 0.9  # share of probe inputs whose top-1 label must match
+
+
+TUF_ROLES = ("root", "targets", "snapshot", "timestamp")  # their metadata files share the models' namespace
+
+
+def check_release(release: int, low: int = 1) -> int:
+    if not isinstance(release, int) or not low <= release <= MAX_RELEASE:
+        raise SqueezeNetError(f"release {release!r}: a whole number from {low} to {MAX_RELEASE}")
+    return release
 
 
 def check_model_name(name: str) -> str:
     if not MODEL_NAME.fullmatch(name):
         raise SqueezeNetError(f"model name {name!r}: lowercase letters, digits, '.', '_', '-'; at most 64")
+    if name in TUF_ROLES or name.endswith((".json", ".root")):
+        raise SqueezeNetError(f"model name {name!r}: reserved for TUF's own metadata ({', '.join(TUF_ROLES)})")
     return name
 
 

@@ -22,7 +22,7 @@ import torch
 
 from ..data.sources import TrainSource, build_source
 from ..data.split import SPLIT_FILE
-from ..errors import SqueezeNetError
+from ..errors import OptionError, SqueezeNetError
 from ..formats.preprocess import IMAGENET
 from ..formats.weights import load_model, save_model
 from ..models.config import SqueezeNetConfig
@@ -214,6 +214,15 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
     )
     if cfg.limit_train or cfg.limit_val:
         source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
+    if pretrained is None:
+        model_config = model_config_for(cfg, source)
+    else:
+        model_config = transfer_config(cfg, pretrained, source.in_channels, source.num_classes)
+    if source.input_size < model_config.min_input_size():
+        raise OptionError(
+            "input_size",
+            f"{source.input_size} px is below this network's smallest input, {model_config.min_input_size()} px",
+        )
     split = getattr(source, "split", None)
     if split is not None and ctx.is_main:
         split.write(Path(cfg.out) / SPLIT_FILE)  # what eval --run scores
@@ -222,12 +231,8 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
 
     torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
     torch.manual_seed(cfg.seed)
-    if pretrained is None:
-        model_config = model_config_for(cfg, source)
-        model = SqueezeNet(model_config)
-    else:
-        model_config = transfer_config(cfg, pretrained, source.in_channels, source.num_classes)
-        model = SqueezeNet(model_config)
+    model = SqueezeNet(model_config)
+    if pretrained is not None:
         replaced = pretrained.classes != source.classes  # a head is kept only for exactly its own classes
         load_pretrained(model, pretrained, keep_head=not replaced)
     if ctx.is_main and not cfg.quiet:
