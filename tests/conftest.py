@@ -35,6 +35,16 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``pytest -n N`` the workers share the cores: each takes its share of threads, so N
+    workers never run N times the machine's threads side by side."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        os.environ["OMP_NUM_THREADS"] = threads  # the subprocesses a test starts inherit it
+        torch.set_num_threads(int(threads))
+
+
 @pytest.fixture(autouse=True)
 def _no_python_sigchld_handler() -> Any:
     """A DataLoader with workers installs a Python SIGCHLD handler for the rest of the process.

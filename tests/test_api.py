@@ -20,6 +20,7 @@ def test_the_facade_names_what_it_exports():
         squeezenet.not_a_name  # noqa: B018
 
 
+@pytest.mark.slow
 def test_create_save_load_compress_export_round_trip(tmp_path):
     torch.manual_seed(0)
     model = squeezenet.create_model("squeezenet1_1", num_classes=3, base_e=32, incr_e=32)

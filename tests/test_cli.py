@@ -165,6 +165,7 @@ def test_eval_folder_with_bad_images_and_uncovered_classes(capsys, tmp_path, sha
     assert code == 2 and "does not cover" in err
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point():
     proc = subprocess.run(
         [sys.executable, "-m", "squeezenet", "info", "--json"], capture_output=True, text=True, check=True

@@ -1,11 +1,15 @@
 from pathlib import Path
 
+import pytest
+
 from squeezenet.data.sources import build_source
 from squeezenet.demo import DEMO_DESIGN, DEMO_LR, _export_stage, _micro_stage, _train_stage
 from squeezenet.deploy.backends import BACKENDS, ENGINES
 from squeezenet.formats.weights import load_model
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import train
+
+pytestmark = pytest.mark.slow  # training runs and every engine built: `make check` leaves them to `make test`
 
 
 def test_an_earlier_demos_run_is_moved_aside_not_a_dead_end(tmp_path, tiny_fmnist, capsys):

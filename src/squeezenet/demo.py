@@ -59,7 +59,7 @@ DEMO_COMPRESSION = CompressOptions(
 # docs/results/fpga.md have the variants measured against it.
 DEMO_DESIGN = {"bypass": "simple", "stem": "strided", "norm": "squeeze", "pool": "2x2"}
 DEMO_LR = 6e-3
-FPGA_TEST_IMAGES = 200  # the C simulation takes about 0.2 s an image at 28 px: a sample of the test set
+FPGA_TEST_IMAGES = 100  # the C simulation takes about 0.2 s an image at 28 px: a sample of the test set
 
 
 def demo_training(

@@ -15,6 +15,8 @@ from squeezenet.formats.preprocess import IMAGENET
 from squeezenet.formats.sqzpatch import apply_patch, make_patch
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
+pytestmark = pytest.mark.slow  # fine-tuning runs: `make check` leaves them to `make test`
+
 
 @pytest.fixture()
 def setup(tmp_path):

@@ -152,6 +152,7 @@ def test_compressed_weights_are_shared_pruned_and_exact(small_model):
     assert report["stream_entropy_bytes"] <= streams  # Huffman cannot beat the entropy
 
 
+@pytest.mark.slow
 def test_cli_deterministic_round_trip_and_formats(capsys, small_model, tmp_path):
     a, b = tmp_path / "a.sqz", tmp_path / "b.sqz"
     code, out, err = run(capsys, "compress", "--weights", small_model, "--out", a, "--bits", "5", "--json", "--quiet")
@@ -168,6 +169,7 @@ def test_cli_deterministic_round_trip_and_formats(capsys, small_model, tmp_path)
     assert sqz_model.config == load_model(small_model).config and sqz_model.preprocess.color == "L"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["empty", "truncated", "bitflip", "foreign", "header"])
 def test_damaged_files_refused_with_one_line(capsys, small_model, tmp_path, damage):
     good = tmp_path / "good.sqz"
@@ -207,6 +209,7 @@ def test_prune_stages_without_retraining_is_refused(capsys, small_model, tmp_pat
     assert not (tmp_path / "m.sqz").exists()
 
 
+@pytest.mark.slow
 def test_distilled_iterative_pruning_reaches_the_density(capsys, small_model, tmp_path):
     from PIL import Image
 
@@ -262,6 +265,7 @@ def test_centroid_gradient_is_the_per_cluster_sum_in_a_fixed_order():
     assert all(torch.equal(grads[0], g) for g in grads[1:])  # bitwise: same sums in the same order
 
 
+@pytest.mark.slow
 def test_size_budget_is_a_bound(tmp_path):
     """The estimate guides the bit choice; the file's real size decides (re-coded until it fits)."""
     from PIL import Image

@@ -119,3 +119,26 @@ def test_huge_images_are_refused_and_jpegs_decode_at_reduced_scale(tmp_path, mon
     monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
     with pytest.raises(Image.DecompressionBombError):
         open_image(tmp_path / "big.png", min_side=256)  # PNG has no reduced-scale decode
+
+
+def test_a_runs_split_file_decides_the_held_out_photos_not_the_seed(tmp_path):
+    """compress --data once rebuilt the held-out share from its own --seed: on a run trained with
+    another seed it scored training photos as held-out. Given the run's split file, the source
+    holds out exactly the photos the file lists, whatever seed it is asked for."""
+    from squeezenet.cli.compress import _run_split
+    from squeezenet.data.split import SPLIT_FILE, Split
+
+    for name in ("a", "b"):
+        (tmp_path / "photos" / "train" / name).mkdir(parents=True)
+        for i in range(10):
+            Image.new("RGB", (40, 40), (25 * i, 90, 0)).save(tmp_path / "photos" / "train" / name / f"{i}.jpg")
+    drawn = build_source(str(tmp_path / "photos"), input_size=32, workers=0, seed=42).split
+    listed = sorted(p for p in drawn.train + drawn.held_out if p not in drawn.held_out)[:4]  # photos seed 42 trains on
+    run = Split(str(tmp_path / "photos"), 0.2, 7, ["a", "b"], sorted(set(drawn.train) - set(listed)), listed)
+    (tmp_path / "run").mkdir()
+    run.write(tmp_path / "run" / SPLIT_FILE)
+    split = _run_split(str(tmp_path / "run" / "model.safetensors"), str(tmp_path / "photos"))
+    assert split == str(tmp_path / "run" / SPLIT_FILE)
+    source = build_source(str(tmp_path / "photos"), input_size=32, workers=0, seed=42, split=Split.read(split))
+    assert sorted(source.split.held_out) == listed and sorted(source.split.train) == sorted(run.train)
+    assert _run_split(str(tmp_path / "run" / "model.safetensors"), "fashion-mnist") is None

@@ -45,6 +45,7 @@ def test_a_sqz_files_onnx_graph_is_the_pytorch_module(pool):
     np.testing.assert_allclose(sqz_runner(contents)(x.numpy()), want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_onnx_export_matches_pytorch_with_dynamic_batch(tmp_path, capsys, small_weights):
     out = tmp_path / "m.onnx"
     code, stdout, err = run(capsys, "export", "--weights", small_weights, "--format", "onnx", "--out", out, "--json")
@@ -148,6 +149,7 @@ def test_footprint_cli_json(capsys):
     assert code == 0 and fp["fits"] is False and fp["budget_bytes"] == 4_000_000
 
 
+@pytest.mark.slow
 def test_bench_inference_reports_ratios(capsys):
     code, out, err = run(
         capsys, "bench", "--backend", "torch,onnxruntime", "--batch-size", "2", "--input-size", "64", "--json"
@@ -158,6 +160,7 @@ def test_bench_inference_reports_ratios(capsys):
     assert rows[0]["ratio_vs_torch"] == 1.0 and all(r["images_per_s"] > 0 and r["latency_ms_bs1"] > 0 for r in rows)
 
 
+@pytest.mark.slow
 def test_bench_inference_times_the_engines_it_is_given_instead_of_building_them(small_weights):
     loaded = load_model(small_weights)
     calls = []

@@ -26,6 +26,8 @@ from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 pytest.importorskip("litert_torch", reason="the litert extra is not installed (make setup installs it)")
 
+pytestmark = pytest.mark.slow  # LiteRT and ExecuTorch conversions: `make check` leaves them to `make test`
+
 CLASSES = [f"c{i}" for i in range(10)]
 INT8_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "CONCATENATION", "MEAN", "ADD", "PAD", "QUANTIZE", "RESHAPE"}
 

@@ -12,6 +12,8 @@ from squeezenet.formats.loaded import LoadedModel
 from squeezenet.formats.preprocess import IMAGENET
 from squeezenet.models import Fire, SqueezeNet, SqueezeNetConfig
 
+pytestmark = pytest.mark.slow  # engines built and timed: `make check` leaves them to `make test`
+
 
 @pytest.mark.parametrize(
     "config",

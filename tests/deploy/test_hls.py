@@ -24,6 +24,8 @@ from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 pytest.importorskip("hls4ml", reason="the fpga extra is not installed (make setup installs it)")
 
+pytestmark = pytest.mark.slow  # an hls4ml project compiled with g++: `make check` leaves them to `make test`
+
 CLASSES = ["ant", "bee", "wasp"]
 SIDE = 16
 FPGA = SqueezeNetConfig(

@@ -17,6 +17,8 @@ from squeezenet.formats.weights import load_model, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 from squeezenet.speed import peers
 
+pytestmark = pytest.mark.slow  # OpenVINO and NNCF builds: `make check` leaves them to `make test`
+
 
 @pytest.fixture()
 def small_weights(tmp_path):

@@ -15,6 +15,7 @@ from squeezenet.utils.seal import META_DIGEST
 HARNESS = Path(__file__).with_name("fuzz_readers.py")
 
 
+@pytest.mark.slow
 def test_fuzzed_weight_files_give_only_our_error_in_bounded_memory_and_time():
     """~2,800 seeded hostile .sqz / .safetensors / .pth files under a 1 GiB address-space cap
     (set above what the process holds after a warm-up load): each ends in success or a

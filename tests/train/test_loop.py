@@ -28,6 +28,7 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     return read_safetensors(run / "model.safetensors")[0]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist):
     design = ["--bypass", "simple", "--stem", "strided", "--norm", "squeeze"]  # the demo's: batch norm resumes too
     common = ["--data-dir", str(tiny_fmnist), *SMALL, *design]
@@ -50,6 +51,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_fmnist):
     assert [r.split(",")[:7] for r in straight_csv] == [r.split(",")[:7] for r in killed_csv]
 
 
+@pytest.mark.slow
 def test_run_directory_contents_and_learning(tmp_path, tiny_fmnist):
     out = tmp_path / "run"
     # the loop, not the demo recipe, is under test: hyperparameters that learn this tiny set in 48 steps

@@ -23,6 +23,7 @@ def _count_steps(monkeypatch) -> list[int]:
     return calls
 
 
+@pytest.mark.slow
 def test_bench_train_times_the_training_loops_own_step(monkeypatch):
     calls = _count_steps(monkeypatch)
     result = bench_train(batch_size=8, steps=3)

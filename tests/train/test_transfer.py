@@ -59,6 +59,7 @@ def test_val_split_is_deterministic_and_stratified():
     assert [sum(targets[i] == c for i in held) for c in range(3)] == [10, 6, 1]
 
 
+@pytest.mark.slow
 def test_fine_tune_then_class_names_everywhere(tmp_path, pretrained, capsys):
     data = _photos(tmp_path / "data")
     code, out, err = run(

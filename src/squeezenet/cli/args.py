@@ -113,26 +113,8 @@ def existing_file(text: str) -> str:
     return text
 
 
-def output_file(text: str) -> str:
-    """A file to write: not a folder, and its folder (or the nearest one that exists) writable."""
-    path = Path(text)
-    if not text or path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: is a directory; a file name is needed")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text}: {parent} is not writable")
-    return text
-
-
-def output_dir(text: str) -> str:
-    """A folder to write into: not a file, and it (or the nearest folder above it that exists) writable."""
-    path = Path(text)
-    if not text or (path.exists() and not path.is_dir()):
-        raise argparse.ArgumentTypeError(f"{text}: is a file; a folder is needed")
+def _check_writable(text: str, path: Path) -> str:
+    """``path``, or the nearest folder above it that exists, must be a folder this process may write into."""
     while not path.exists() and path != path.parent:
         path = path.parent
     if not path.is_dir():
@@ -140,6 +122,20 @@ def output_dir(text: str) -> str:
     if not os.access(path, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{text}: {path} is not writable")
     return text
+
+
+def output_file(text: str) -> str:
+    """A file to write: not a folder, and its folder (or the nearest one that exists) writable."""
+    if not text or Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a directory; a file name is needed")
+    return _check_writable(text, Path(text).parent)
+
+
+def output_dir(text: str) -> str:
+    """A folder to write into: not a file, and it (or the nearest folder above it that exists) writable."""
+    if not text or (Path(text).exists() and not Path(text).is_dir()):
+        raise argparse.ArgumentTypeError(f"{text}: is a file; a folder is needed")
+    return _check_writable(text, Path(text))
 
 
 def image_file(text: str) -> str:
