@@ -13,11 +13,6 @@ def named_convs(model: SqueezeNet) -> dict[str, nn.Conv2d]:
     return {name: model.get_submodule(path) for name, path in conv_paths(model.config).items()}
 
 
-def state_key(model: SqueezeNet, name: str) -> str:
-    """The state-dict prefix of the convolution ``name`` (e.g. ``features.3.squeeze``)."""
-    return conv_paths(model.config)[name]
-
-
 def forward_blocks(model: SqueezeNet) -> list[nn.Module]:
     """Top-level modules in forward order: run one after another, they compute the model
     (up to the final flatten), so activations can be carried from block to block."""

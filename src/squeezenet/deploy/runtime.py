@@ -36,12 +36,6 @@ class Engine:
             raise OptionError("format", f"{self.backend.name} has no file to write")
         return self.backend.write(self.graph, Path(out))
 
-    @classmethod
-    def load(cls, name: str, path: str | Path) -> Engine:
-        """The engine a written file holds (``export``'s report names its backend)."""
-        chosen = backend(name)
-        return cls(chosen, chosen.read(Path(path)))
-
 
 def build_engine(
     loaded: LoadedModel,

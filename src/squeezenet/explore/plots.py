@@ -11,8 +11,6 @@ from typing import Any
 from ..utils.atomic import write_text
 from ..utils.plots import new_figure, save_figure
 
-LABEL_BY_KIND = {"sr": "sr", "pct3x3": "pct3x3", "bypass": "bypass", "grid": None}
-
 
 def aggregate(rows: list[dict[str, str]], by: tuple[str, ...]) -> list[dict[str, Any]]:
     """Mean and spread over seeds for each design point."""

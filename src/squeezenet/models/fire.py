@@ -42,10 +42,6 @@ class Fire(nn.Module):
             raise ValueError(f"identity bypass needs equal channels, got {inplanes} -> {out_planes}")
         self.shortcut = nn.Conv2d(inplanes, out_planes, kernel_size=1) if bypass == "conv" else None
 
-    @property
-    def out_planes(self) -> int:
-        return self.expand1x1.out_channels + self.expand3x3.out_channels
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.squeeze(x)
         s = self.squeeze_activation(s if self.squeeze_bn is None else self.squeeze_bn(s))
