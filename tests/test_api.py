@@ -46,3 +46,18 @@ def test_import_squeezenet_loads_no_torch():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
+
+
+def test_compress_export_and_save_take_the_module_create_model_returns(tmp_path, imagenet_weights):
+    """A torchvision user passes the module: its preprocessing and classes travel with it."""
+    model = squeezenet.create_model("squeezenet1_1", weights=imagenet_weights, num_classes=2)
+    assert model.classes is None and model.preprocess.crop == 224  # a new head: no names yet
+    model.classes = ["ants", "bees"]
+    compressed = squeezenet.compress(model, tmp_path / "m.sqz", bits=8)
+    assert squeezenet.load_model(tmp_path / "m.sqz").classes == ["ants", "bees"] and compressed.report.file_bytes
+    report = squeezenet.export(model, tmp_path / "m.onnx")
+    assert report.max_logit_diff_random < 1e-3
+    squeezenet.save_model(model, tmp_path / "m.safetensors")
+    assert squeezenet.load_model(tmp_path / "m.safetensors").classes == ["ants", "bees"]
+    gray = squeezenet.create_model("squeezenet1_1", num_classes=10, in_channels=1, stem="small")
+    assert squeezenet.export(gray, tmp_path / "gray.onnx").backend == "onnxruntime"  # Fashion-MNIST's convention

@@ -36,12 +36,12 @@ def test_info_on_a_weight_file_describes_the_file(capsys, tmp_path):
     from squeezenet.compression.pipeline import compress
     from squeezenet.formats.loaded import LoadedModel
     from squeezenet.formats.preprocess import Preprocess
-    from squeezenet.formats.sqz import write_sqz
     from squeezenet.models import SqueezeNet
+    from squeezenet.utils.atomic import write_bytes
 
     config = SqueezeNetConfig(layout="v1_1", num_classes=2, base_e=32, incr_e=32)
     model = LoadedModel(SqueezeNet(config).eval(), Preprocess(crop=64, resize=72), "x", ["ants", "bees"])
-    write_sqz(tmp_path / "m.sqz", compress(model, CompressOptions(bits=4), progress=False).data)
+    write_bytes(tmp_path / "m.sqz", compress(model, CompressOptions(bits=4), progress=False).data)
     code, out, err = run(capsys, "info", "--weights", tmp_path / "m.sqz", "--footprint", "--precision", "sqz", "--json")
     data = json.loads(out)
     assert code == 0, err

@@ -35,13 +35,12 @@ from .deploy.footprint import footprint
 from .deploy.options import ExportOptions
 from .deploy.runtime import build_engine
 from .evaluation.accuracy import evaluate
-from .formats.sqz import write_sqz
 from .formats.weights import load_model
 from .speed.inference import bench_inference
 from .train.config import MODEL_FILE, TrainConfig
 from .train.loop import OtherRunError, RunSummary, train
 from .train.report import write_json
-from .utils.atomic import write_text
+from .utils.atomic import write_bytes, write_text
 from .utils.device import cpu_isa
 
 # Compression: the paper's density (3x3 expand filters at 33%, 1x1 dense), 5-bit shared weights,
@@ -134,7 +133,7 @@ def _train_stage(cfg: TrainConfig) -> RunSummary:
 def _compress_stage(loaded: Any, weights: Path, source: TensorSource, out: Path, quiet: bool) -> dict[str, Any]:
     start = time.perf_counter()
     compressed = compress(loaded, DEMO_COMPRESSION, progress=not quiet)
-    write_sqz(out / "model.sqz", compressed.data)
+    write_bytes(out / "model.sqz", compressed.data)
     from_disk = load_model(out / "model.sqz")  # measure what was written, decoded from disk
     result = evaluate(from_disk.model, _test_batches(source), progress=False)
     return {
@@ -211,13 +210,12 @@ def _fpga_stage(
     batch = next(source.val_batches(test_images, 0, 1))
     with torch.no_grad():
         simulated, reference = engine.runner()(batch.images).argmax(1), loaded.model.eval()(batch.images).argmax(1)
-    formats = written.device["formats"].values()
     return {
         "file": written.file,
         "bytes": written.bytes,
         "layers": written.device["layers"],
-        "integer_bits": sorted({int(f.split(",")[1]) for f in formats}),
-        "fixed_bits": int(next(iter(formats)).split("<")[1].split(",")[0]),
+        "integer_bits": written.device["integer_bits"],
+        "fixed_bits": written.device["fixed_bits"],
         "sample": len(batch.targets),
         "sample_top1_simulated": 100.0 * float((simulated == batch.targets).float().mean()),
         "sample_top1_pytorch": 100.0 * float((reference == batch.targets).float().mean()),

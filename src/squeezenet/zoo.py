@@ -34,8 +34,8 @@ def create_model(
     differs from the weights' head, conv10 is replaced (N(0, 0.01)) and every other tensor kept.
 
     A pretrained model carries what its weights expect and mean, as torchvision's weight enums
-    do: ``model.transform`` (PIL image -> input tensor) and ``model.classes`` (names, or None for
-    a new head)."""
+    do: ``model.preprocess`` (the input convention), ``model.transform`` (PIL image -> input
+    tensor) and ``model.classes`` (names, or None for a new head)."""
     source = weights if weights is not None else ("imagenet" if pretrained is True else pretrained or None)
     if source is None:
         return SqueezeNet(arch_config(name, num_classes=num_classes, **overrides))
@@ -45,7 +45,7 @@ def create_model(
     else:
         model, classes = SqueezeNet(loaded.config.replace(num_classes=num_classes)), None
         load_pretrained(model, loaded, keep_head=False)
-    model.transform, model.classes = loaded.transform, classes
+    model.preprocess, model.transform, model.classes = loaded.preprocess, loaded.transform, classes
     return model.eval()
 
 

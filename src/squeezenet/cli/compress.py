@@ -127,10 +127,10 @@ def cmd_compress(args: argparse.Namespace) -> int:
     )
     options.check()
     from ..compression.pipeline import compress, format_report
-    from ..formats.sqz import write_sqz
+    from ..utils.atomic import write_bytes
 
     compressed = compress(load_weights(args), options, progress=not args.quiet)
-    write_sqz(args.out, compressed.data)
+    write_bytes(args.out, compressed.data)
     emit(compressed.report.to_dict()) if args.json else print(format_report(compressed.report))
     return 0
 
@@ -188,10 +188,10 @@ def cmd_adapt(args: argparse.Namespace) -> int:
             "weights", f"{args.weights}: adapt fine-tunes a .sqz model; compress it first (squeezenet compress)"
         )
     from ..compression.adapt import adapt
-    from ..formats.sqz import write_sqz
+    from ..utils.atomic import write_bytes
 
     data, report = adapt(_read(args.weights, ".sqz model"), args.data, options, progress=not args.quiet)
-    write_sqz(args.out, data)
+    write_bytes(args.out, data)
     head = f"conv10 replaced for {len(report.classes)} classes" if report.head_replaced else "conv10 adapted"
     base = "the base with its new head trained alone" if report.head_replaced else "the base"
     if args.json:
@@ -235,10 +235,10 @@ def add_patch(sub: Any) -> None:
 
 
 def cmd_patch(args: argparse.Namespace) -> int:
-    from ..formats.sqz import write_sqz
     from ..formats.sqzpatch import apply_patch
+    from ..utils.atomic import write_bytes
 
     new = apply_patch(_read(args.base, ".sqz model"), _read(args.patch, ".sqzpatch"), args.patch)
-    write_sqz(args.out, new)
+    write_bytes(args.out, new)
     print(f"wrote {args.out}: {len(new):,} bytes, SHA-256 as the patch promised")
     return 0

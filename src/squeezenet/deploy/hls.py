@@ -235,7 +235,20 @@ def read_project(path: Path) -> HlsProject:
     )
 
 
+def format_bits(fmt: str) -> tuple[int, int]:
+    """(width, integer bits) of a format ``fixed_format`` wrote: ``ap_fixed<16,5,...>`` -> (16, 5)."""
+    width, whole = fmt.split("<", 1)[1].split(",")[:2]
+    return int(width), int(whole)
+
+
 def describe(project: HlsProject) -> dict[str, Any]:
-    """What export reports of the project: the formats profiling chose."""
+    """What export reports of the project: the formats profiling chose, their width and the range
+    of their integer bits."""
     formats = json.loads(project.metadata[META_FORMATS])
-    return {"layers": len(formats), "formats": formats}
+    bits = [format_bits(f) for f in formats.values()]
+    return {
+        "layers": len(formats),
+        "formats": formats,
+        "fixed_bits": bits[0][0],
+        "integer_bits": [min(w for _, w in bits), max(w for _, w in bits)],
+    }

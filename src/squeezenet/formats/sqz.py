@@ -60,7 +60,6 @@ import numpy as np
 
 from ..errors import SqueezeNetError
 from ..models.config import SqueezeNetConfig
-from ..utils.atomic import write_bytes
 from .checks import check_classes, check_shapes
 from .huffman import CHUNK, MAX_LEN, HuffmanError, Stream, code_lengths, decode_many, encode
 from .imagenet import IMAGENET_MARKER, imagenet_classes
@@ -252,10 +251,6 @@ def encode_sqz(
 def seal(body: bytes) -> bytes:
     """Body and its closing CRC-32: the whole file."""
     return body + CRC.pack(zlib.crc32(body))
-
-
-def write_sqz(path: str | Path, data: bytes) -> None:
-    write_bytes(path, data)
 
 
 # --- the header -------------------------------------------------------------------------------
