@@ -115,7 +115,7 @@ lines = [
     "",
     "A device holding the base (release 1) updates to the adapted model (release 2) from a TUF repository on "
     f"127.0.0.1: `update` fetched **{update['bytes_fetched']:,} bytes** ({update['target_bytes']:,} of targets by "
-    f"{update['via']}, {update['metadata_bytes']:,} of metadata) in {update['update_s']:.2f} s; `update --confirm` "
+    f"{update['via']}, {update['metadata_bytes']:,} of metadata) in {update['update_s']:.2f} s; `update confirm` "
     f"({update['confirm']}, the probe set on ONNX Runtime) took {update['confirm_s']:.2f} s; a check with nothing new "
     f"fetched {update['check_when_current_bytes']:,} bytes in {update['check_when_current_s']:.2f} s.",
     "",

@@ -165,7 +165,7 @@ def test_power_loss_after_each_durable_step(fleet, step):
     ]
     if step == "confirmed":
         assert subprocess.run(argv, capture_output=True, timeout=120).returncode == 0
-        argv = [*argv[:6], "--confirm"]
+        argv = [*argv[:6], "confirm"]
     env = {**os.environ, "SQUEEZENET_OTA_CRASH_AFTER": step}
     killed = subprocess.run(argv, capture_output=True, env=env, timeout=120)
     assert killed.returncode == -9, killed.stderr[-500:]
@@ -243,9 +243,9 @@ def test_keys_publish_and_update_misuse_is_one_line(capsys, tmp_path, fleet):
         main(
             [
                 "update",
+                "init",
                 "--state",
                 str(tmp_path / "x"),
-                "--init",
                 "--root",
                 str(tmp_path / "bad.sqz"),
                 "--weights",
@@ -267,7 +267,7 @@ for name in ("torch", "torchvision", "openvino", "nncf"):
 from squeezenet.cli import main
 state, url = sys.argv[1:3]
 codes = [main(["update", "--state", state, "--repo", url, "--model", "demo"]),
-         main(["update", "--state", state, "--confirm"])]
+         main(["update", "confirm", "--state", state])]
 print(codes, sorted(m for m in sys.modules if m.split(".")[0] == "torch" and sys.modules[m] is not None))
 """
 
@@ -283,3 +283,22 @@ def test_the_device_side_needs_no_training_stack(fleet):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[0, 0] []"
     assert fleet.device.read_state().release == 2 and fleet.device.read_state().trial is None
+
+
+def test_the_earlier_flag_spellings_still_work_and_say_how_they_are_written_now(fleet, capsys):
+    from helpers import run_cli
+
+    fleet.repo.publish(fleet.keys, MODEL, model_file(scale=1.01))
+    state = str(fleet.device.dir)
+    assert run_cli(capsys, "update", "--state", state, "--repo", fleet.url, "--model", MODEL)[0] == 0
+    code, out, err = run_cli(capsys, "update", "--state", state, "--confirm")
+    assert code == 0 and "confirmed" in out
+    assert err.strip() == "squeezenet update: --confirm is deprecated: write `squeezenet update confirm`"
+    code, out, err = run_cli(capsys, "update", "status", "--state", state, "--json")
+    assert code == 0 and '"trial": null' in out and err == ""
+    keys, repo = fleet.tmp / "keys", fleet.tmp / "repo"
+    code, out, err = run_cli(capsys, "publish", "--refresh", "--repo", repo, "--keys", keys)
+    assert code == 0 and out.startswith("refreshed") and "write `squeezenet publish refresh`" in err
+    assert run_cli(capsys, "publish", "refresh", "--repo", repo, "--keys", keys)[2] == ""
+    code, _, err = run_cli(capsys, "update", "confirm", "--state", state, "--status")
+    assert code == 2 and "name one action" in err

@@ -1,5 +1,5 @@
-"""Over-the-air updates: ``keys`` (signing keys), ``publish`` (a TUF repository of releases) and
-``update`` (the device side: provision, install, confirm)."""
+"""Over-the-air updates: ``keys init`` (signing keys), ``publish release|refresh`` (a TUF repository
+of releases) and ``update install|init|confirm|status`` (the device side), each job a word."""
 
 from __future__ import annotations
 
@@ -8,13 +8,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import OptionError
+from ..errors import OptionError, SqueezeNetError
 from ..ota.keys import MAX_ROOT_KEYS
 from ..ota.release import MAX_PROBE_COUNT, MAX_RELEASE, PROBE_COUNT
 from .args import add_json, emit, existing_dir, existing_file, integer, output_dir, real
 from .exits import NO, OK, STALE
 
 MAX_DEADLINE = 24 * 3600.0  # seconds: a deadline is a bound, never "no deadline"
+PUBLISH_ACTIONS = ("release", "refresh")  # the first: what a bare `publish` does
+UPDATE_ACTIONS = ("install", "init", "confirm", "status")
+
+
+def mode_of(args: argparse.Namespace, command: str, actions: tuple[str, ...]) -> str:
+    """The action a run names (the first of ``actions`` when none): as a word, or by the earlier
+    ``--ACTION`` flag, which still works and says once how it is written now."""
+    flagged = [a for a in actions if getattr(args, a, False) is True]
+    if len(flagged) + (args.action is not None) > 1:
+        raise SqueezeNetError(f"{command}: name one action of {', '.join(actions)}")
+    if flagged:
+        print(
+            f"squeezenet {command}: --{flagged[0]} is deprecated: write `squeezenet {command} {flagged[0]}`",
+            file=sys.stderr,
+        )
+        return flagged[0]
+    return args.action or actions[0]
 
 
 def add_keys(sub: Any) -> None:
@@ -38,6 +55,13 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def add_publish(sub: Any) -> None:
     p = sub.add_parser("publish", help="release a .sqz model into a TUF repository (signed, with patches)")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=PUBLISH_ACTIONS,
+        help="release (the default): a new release of --model from --weights; refresh: only re-sign the "
+        "timestamp (and a snapshot about to expire), from cron",
+    )
     p.add_argument("--repo", required=True, type=output_dir, help="the repository folder (served as static files)")
     p.add_argument("--keys", required=True, type=existing_dir, help="the key folder of squeezenet keys init")
     p.add_argument("--model", help="the model's name: its delegated role and target folder")
@@ -48,25 +72,20 @@ def add_publish(sub: Any) -> None:
     p.add_argument(
         "--probe-count", type=integer(1, MAX_PROBE_COUNT), default=PROBE_COUNT, help="inputs in the release's probe set"
     )
-    p.add_argument(
-        "--refresh",
-        action="store_true",
-        help="only re-sign the timestamp (and a snapshot about to expire): run it from cron",
-    )
+    p.add_argument("--refresh", action="store_true", help=argparse.SUPPRESS)  # the earlier spelling of refresh
     add_json(p, "the result")
     p.set_defaults(func=cmd_publish)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    if not args.refresh and not (args.model and args.weights):
-        raise OptionError(
-            "model", "and {weights} name the release to publish (or pass {refresh})", "weights", "refresh"
-        )
+    action = mode_of(args, "publish", PUBLISH_ACTIONS)
+    if action == "release" and not (args.model and args.weights):
+        raise OptionError("model", "and {weights} name the release to publish (or: publish refresh)", "weights")
     from ..ota.keys import KeyStore
     from ..ota.publish import Repository
 
     repo, keys = Repository(args.repo), KeyStore(args.keys)
-    if args.refresh:
+    if action == "refresh":
         if not repo.exists():
             raise OptionError("repo", f"{args.repo} holds no repository to refresh")
         versions = repo.refresh(keys)
@@ -85,6 +104,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def add_update(sub: Any) -> None:
     p = sub.add_parser("update", help="the device: install the newest release it can run, verified, into A/B slots")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=UPDATE_ACTIONS,
+        help="install (the default): the newest release from --repo; init: provision with --root and --weights; "
+        "confirm: run the probe set of the release on trial, commit or revert; status: the active model",
+    )
     p.add_argument("--state", required=True, type=output_dir, help="the device's state folder")
     p.add_argument("--repo", help="the repository's URL (its metadata/ and targets/ below it)")
     p.add_argument("--model", help="the model this device runs")
@@ -94,35 +120,30 @@ def add_update(sub: Any) -> None:
         default=60.0,
         help="seconds each download may take in all",
     )
-    mode = p.add_mutually_exclusive_group()  # one job a run: a device never provisions and confirms at once
-    mode.add_argument("--init", action="store_true", help="provision: --root ROOT.json and --weights BASE.sqz")
-    p.add_argument("--root", type=existing_file, help="--init: the root metadata the device ships with")
-    p.add_argument("--weights", type=existing_file, help="--init: the model the device ships with")
-    p.add_argument(
-        "--release", type=integer(0, MAX_RELEASE), default=0, help="--init: the release the shipped model is"
-    )
-    p.add_argument("--fix-classes", action="store_true", help="--init: accept only releases with the shipped classes")
-    mode.add_argument(
-        "--confirm", action="store_true", help="run the probe set of the release on trial: commit or revert"
-    )
-    mode.add_argument("--status", action="store_true", help="print the active model and state")
+    p.add_argument("--root", type=existing_file, help="init: the root metadata the device ships with")
+    p.add_argument("--weights", type=existing_file, help="init: the model the device ships with")
+    p.add_argument("--release", type=integer(0, MAX_RELEASE), default=0, help="init: the release the shipped model is")
+    p.add_argument("--fix-classes", action="store_true", help="init: accept only releases with the shipped classes")
+    for earlier in ("--init", "--confirm", "--status"):  # the earlier spellings of the actions
+        p.add_argument(earlier, action="store_true", help=argparse.SUPPRESS)
     add_json(p, "the result")
     p.set_defaults(func=cmd_update)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    if args.init and not (args.root and args.weights):
-        raise OptionError("init", "provisions a device: it needs {root} and {weights}", "root", "weights")
-    if not (args.init or args.confirm or args.status) and not (args.repo and args.model):
+    action = mode_of(args, "update", UPDATE_ACTIONS)
+    if action == "init" and not (args.root and args.weights):
+        raise SqueezeNetError("update init provisions a device: it needs --root and --weights")
+    if action == "install" and not (args.repo and args.model):
         raise OptionError("repo", "and {model} say where updates come from", "model")
     from ..ota.device import Device, StaleMetadata
 
     device = Device(args.state)
-    if args.init:
+    if action == "init":
         state = device.provision(args.root, Path(args.weights).read_bytes(), args.release, args.fix_classes)
         print(f"provisioned {args.state}: release {state.release} in slot {state.active}")
         return 0
-    if args.status:
+    if action == "status":
         state = device.read_state()
         info = {
             "active": str(device.active_model(state)),
@@ -136,7 +157,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         )
         return 0
     try:
-        result = device.confirm() if args.confirm else device.update(args.repo, args.model, args.deadline)
+        result = device.confirm() if action == "confirm" else device.update(args.repo, args.model, args.deadline)
     except StaleMetadata as exc:
         print(f"squeezenet: {exc}", file=sys.stderr)
         return STALE  # the metadata expired: nothing installed, the current model serves
