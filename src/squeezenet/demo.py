@@ -155,8 +155,8 @@ def _export_stage(loaded: Any, source: TensorSource, out: Path) -> dict[str, Any
     beside the fp32 model on the same batches; the same engines (not rebuilt) timed at batch 32
     against torch eager for the table."""
     calib = next(source.train_batches(0, 0, 256, 0, 1, seed=0)).images
-    onnx_file = export(loaded, out / "model.onnx", ExportOptions("onnx", calib_data=calib))
-    best = export(loaded, out / "model-best", ExportOptions("auto", calib_data=calib))
+    onnx_file = export(loaded, out / "model.onnx", ExportOptions(format="onnx", calib_data=calib))
+    best = export(loaded, out / "model-best", ExportOptions(format="auto", calib_data=calib))
     choice = best.auto
     fp32_result = evaluate(loaded.model, _test_batches(source), progress=False)
     best_result = evaluate(choice.engines[choice.chosen].runner(), _test_batches(source), progress=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..deploy.backends import BACKENDS, FOLDER_SUFFIXES, SHIPPED_SUFFIXES
+from ..errors import SqueezeNetError
 from ..formats.imagenet import PUBLISHED_NAMES
 from ..models.config import DESIGN_CHOICES, DESIGN_FIELDS, SqueezeNetConfig
 from ..models.registry import ARCHS, DEFAULT_ARCH, arch_config
@@ -97,6 +98,57 @@ def integer(low: int = 0, high: int = INT_MAX) -> Number:
 
 def real(low: float = 0.0, high: float = 1e9, above: bool = False) -> Number:
     return Number(float, low, high, above)
+
+
+def _size(text: str) -> int:
+    from ..utils.units import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except (SqueezeNetError, ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 0.7MB, 512KiB)") from None
+
+
+def add_record(parser: argparse.ArgumentParser, record: type, skip: tuple[str, ...] = ()) -> None:
+    """A flag for every field of an options record that has help (``utils/options.option``): its
+    type bounded by the field's range, a path or size checked by its kind, its default the record's."""
+    defaults = record()
+    kinds = {"dir": existing_dir, "data": dataset, "bytes": _size}
+    for f in dataclasses.fields(record):
+        meta = f.metadata
+        if "help" not in meta or f.name in skip:
+            continue
+        default = getattr(defaults, f.name)
+        if f.type == "bool":  # a flag turns the default over: --int8, or --no-compensate
+            action = "store_false" if default else "store_true"
+            parser.add_argument(flag(f.name), dest=f.name, action=action, help=meta["help"])
+            continue
+        low, high = meta.get("low"), meta.get("high")
+        if "kind" in meta:
+            kind: Any = kinds[meta["kind"]]
+        elif f.type.startswith("int"):
+            kind = integer(int(low or 0), int(high or INT_MAX))
+        elif f.type.startswith("float"):
+            kind = real(low or 0.0, high or 1e9, meta.get("above", False))
+        else:
+            kind = str
+        name = flag(f.name)
+        parser.add_argument(
+            name,
+            dest=f.name,
+            type=kind,
+            default=default,
+            choices=meta.get("choices"),
+            metavar=None if "choices" in meta else name.lstrip("-").upper().replace("-", "_"),
+            help=meta["help"],
+        )
+
+
+def record_from_args(record: type, args: argparse.Namespace, **more: Any) -> Any:
+    """The options record of a parsed command line: every field that has a flag, and ``more``."""
+    return record(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(record) if hasattr(args, f.name)}, **more
+    )
 
 
 # --- paths, checked while parsing (so a typo costs no library import) ---------------------------

@@ -7,14 +7,14 @@ import argparse
 from typing import Any
 
 from ..deploy.backends import BACKENDS
-from ..deploy.options import EXPORT_FORMATS, ExportOptions
-from ..deploy.precision import DEFAULT_FIXED_BITS
+from ..deploy.options import ExportOptions
 from ..errors import OptionError
 from .args import (
     MAX_BATCH,
     add_design_args,
     add_json,
     add_quiet,
+    add_record,
     add_weights_args,
     config_from_args,
     dataset,
@@ -25,11 +25,9 @@ from .args import (
     image_file,
     integer,
     load_weights,
-    real,
+    record_from_args,
     split_commas,
 )
-
-EXPORT = ExportOptions()
 
 
 def add_export(sub: Any) -> None:
@@ -39,41 +37,7 @@ def add_export(sub: Any) -> None:
         "project (hls4ml), or the fastest engine here (auto)",
     )
     add_weights_args(p)
-    p.add_argument(
-        "--format",
-        choices=EXPORT_FORMATS,
-        default=EXPORT.format,
-        help="onnx (.onnx), openvino (IR .xml + .bin), litert (.tflite, NHWC), tflite-micro (int8 .tflite + C "
-        "header with the arena size), executorch (.pte, XNNPACK), hls4ml (experimental: a .hls4ml project folder "
-        "for Vivado/Vitis HLS, fixed point profiled on --calib-data, checked by C simulation; needs the --pool 2x2 "
-        "variant), or auto: time every host engine on this CPU and write the fastest within --max-disagreement",
-    )
-    p.add_argument(
-        "--int8",
-        action="store_true",
-        help="static int8 (needs --calib-data): ONNX Runtime's quantizer for onnx, NNCF for openvino, PT2E with "
-        "the runtime's own quantizer for litert, tflite-micro and executorch",
-    )
-    p.add_argument(
-        "--calib-data", type=existing_dir, help="unlabelled images for int8 calibration (auto: also its accuracy check)"
-    )
-    p.add_argument(
-        "--fixed-bits",
-        type=integer(1, 64),
-        help=f"hls4ml: the width of every fixed-point number, its integer bits profiled (default {DEFAULT_FIXED_BITS})",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=integer(1, MAX_BATCH),
-        default=EXPORT.batch_size,
-        help="auto: the batch size to be fastest at",
-    )
-    p.add_argument(
-        "--max-disagreement",
-        type=real(0.0, 100.0),
-        default=EXPORT.max_disagreement,
-        help="auto: %% of held-out calibration images whose top-1 may differ from fp32",
-    )
+    add_record(p, ExportOptions)
     p.add_argument(
         "--out",
         required=True,
@@ -85,9 +49,7 @@ def add_export(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    options = ExportOptions(
-        args.format, args.int8, args.calib_data, args.batch_size, args.max_disagreement, args.fixed_bits
-    )
+    options = record_from_args(ExportOptions, args)
     options.check()
     options.check_out(args.out)  # before the weights are read or an image decoded
     from ..deploy.export import export

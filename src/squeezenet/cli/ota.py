@@ -19,6 +19,14 @@ PUBLISH_ACTIONS = ("release", "refresh")  # the first: what a bare `publish` doe
 UPDATE_ACTIONS = ("install", "init", "confirm", "status")
 
 
+def add_actions(p: argparse.ArgumentParser, actions: tuple[str, ...], help: str) -> None:
+    """The job of a run as a word (optional: the first of ``actions`` by default), and the earlier
+    ``--ACTION`` flags, hidden, which ``mode_of`` still reads."""
+    p.add_argument("action", nargs="?", choices=actions, help=help)
+    for action in actions[1:]:
+        p.add_argument(f"--{action}", action="store_true", help=argparse.SUPPRESS)
+
+
 def mode_of(args: argparse.Namespace, command: str, actions: tuple[str, ...]) -> str:
     """The action a run names (the first of ``actions`` when none): as a word, or by the earlier
     ``--ACTION`` flag, which still works and says once how it is written now."""
@@ -55,12 +63,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def add_publish(sub: Any) -> None:
     p = sub.add_parser("publish", help="release a .sqz model into a TUF repository (signed, with patches)")
-    p.add_argument(
-        "action",
-        nargs="?",
-        choices=PUBLISH_ACTIONS,
-        help="release (the default): a new release of --model from --weights; refresh: only re-sign the "
-        "timestamp (and a snapshot about to expire), from cron",
+    add_actions(
+        p,
+        PUBLISH_ACTIONS,
+        "release (the default): a new release of --model from --weights; refresh: only re-sign the timestamp "
+        "(and a snapshot about to expire), from cron",
     )
     p.add_argument("--repo", required=True, type=output_dir, help="the repository folder (served as static files)")
     p.add_argument("--keys", required=True, type=existing_dir, help="the key folder of squeezenet keys init")
@@ -72,7 +79,6 @@ def add_publish(sub: Any) -> None:
     p.add_argument(
         "--probe-count", type=integer(1, MAX_PROBE_COUNT), default=PROBE_COUNT, help="inputs in the release's probe set"
     )
-    p.add_argument("--refresh", action="store_true", help=argparse.SUPPRESS)  # the earlier spelling of refresh
     add_json(p, "the result")
     p.set_defaults(func=cmd_publish)
 
@@ -104,11 +110,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def add_update(sub: Any) -> None:
     p = sub.add_parser("update", help="the device: install the newest release it can run, verified, into A/B slots")
-    p.add_argument(
-        "action",
-        nargs="?",
-        choices=UPDATE_ACTIONS,
-        help="install (the default): the newest release from --repo; init: provision with --root and --weights; "
+    add_actions(
+        p,
+        UPDATE_ACTIONS,
+        "install (the default): the newest release from --repo; init: provision with --root and --weights; "
         "confirm: run the probe set of the release on trial, commit or revert; status: the active model",
     )
     p.add_argument("--state", required=True, type=output_dir, help="the device's state folder")
@@ -124,8 +129,6 @@ def add_update(sub: Any) -> None:
     p.add_argument("--weights", type=existing_file, help="init: the model the device ships with")
     p.add_argument("--release", type=integer(0, MAX_RELEASE), default=0, help="init: the release the shipped model is")
     p.add_argument("--fix-classes", action="store_true", help="init: accept only releases with the shipped classes")
-    for earlier in ("--init", "--confirm", "--status"):  # the earlier spellings of the actions
-        p.add_argument(earlier, action="store_true", help=argparse.SUPPRESS)
     add_json(p, "the result")
     p.set_defaults(func=cmd_update)
 

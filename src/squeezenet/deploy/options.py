@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError
 from ..utils.atomic import check_replaceable
+from ..utils.options import check_ranges, option
 from .backends import FORMATS, INT8_ONLY, NO_INT8, PROFILED, for_format
 from .metadata import FOLDER_METADATA
-from .precision import FIXED_BITS_RANGE
+from .precision import DEFAULT_FIXED_BITS, FIXED_BITS_RANGE
 
 AUTO = "auto"  # measure every engine here, write the fastest within the accuracy budget
 EXPORT_FORMATS = (*FORMATS, AUTO)
@@ -19,12 +19,32 @@ MAX_DISAGREEMENT = 5.0  # % of held-out images whose top-1 may differ from fp32 
 
 @dataclass
 class ExportOptions:
-    format: str = "onnx"
-    int8: bool = False  # static int8, calibrated on calib_data
-    calib_data: str | Path | None = None  # unlabelled images (auto: also its accuracy check)
-    batch_size: int = 1  # auto: the batch size to be fastest at
-    max_disagreement: float = MAX_DISAGREEMENT  # auto: % of held-out images whose top-1 may change
-    fixed_bits: int | None = None  # hls4ml: each fixed-point number's width (None: DEFAULT_FIXED_BITS)
+    format: str = option(
+        "onnx",
+        "onnx (.onnx), openvino (IR .xml + .bin), litert (.tflite, NHWC), tflite-micro (int8 .tflite + C "
+        "header with the arena size), executorch (.pte, XNNPACK), hls4ml (experimental: a .hls4ml project folder "
+        "for Vivado/Vitis HLS, fixed point profiled on --calib-data, checked by C simulation; needs the --pool 2x2 "
+        "variant), or auto: time every host engine on this CPU and write the fastest within --max-disagreement",
+        choices=EXPORT_FORMATS,
+    )
+    int8: bool = option(
+        False,
+        "static int8 (needs --calib-data): ONNX Runtime's quantizer for onnx, NNCF for openvino, PT2E with "
+        "the runtime's own quantizer for litert, tflite-micro and executorch",
+    )
+    calib_data: str | Path | None = option(
+        None, "unlabelled images for int8 calibration (auto: also its accuracy check)", kind="dir"
+    )
+    batch_size: int = option(1, "auto: the batch size to be fastest at", low=1, high=4096)
+    max_disagreement: float = option(
+        MAX_DISAGREEMENT, "auto: %% of held-out calibration images whose top-1 may differ from fp32", low=0, high=100
+    )
+    fixed_bits: int | None = option(
+        None,
+        f"hls4ml: the width of every fixed-point number, its integer bits profiled (default {DEFAULT_FIXED_BITS})",
+        low=FIXED_BITS_RANGE[0],
+        high=FIXED_BITS_RANGE[1],
+    )
 
     def check(self) -> None:
         if self.format not in EXPORT_FORMATS:
@@ -45,19 +65,13 @@ class ExportOptions:
                 f"{self.format} profiles its fixed-point formats on images: it needs {{calib_data}}",
                 "calib_data",
             )
-        lo, hi = FIXED_BITS_RANGE
+        check_ranges(self)
         if self.fixed_bits is not None and self.format not in PROFILED:
             raise OptionError(
                 "fixed_bits", f"sets the width of {', '.join(PROFILED)}'s fixed point: only with {{format}}", "format"
             )
-        if self.fixed_bits is not None and not lo <= self.fixed_bits <= hi:
-            raise OptionError("fixed_bits", f"must be in [{lo}, {hi}], got {self.fixed_bits}")
         if self.int8 and self.calib_data is None:
             raise OptionError("int8", "calibrates on images: it needs {calib_data} (unlabelled images)", "calib_data")
-        if self.batch_size < 1:
-            raise OptionError("batch_size", f"must be at least 1, got {self.batch_size}")
-        if not (math.isfinite(self.max_disagreement) and 0 <= self.max_disagreement <= 100):
-            raise OptionError("max_disagreement", f"is a percentage (0-100), got {self.max_disagreement}")
 
     def check_out(self, out: str | Path) -> None:
         """What ``out`` must be for this format, checked before any work: no suffix for ``auto`` (the

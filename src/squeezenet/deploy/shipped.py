@@ -23,6 +23,9 @@ from .runtime import Engine
 
 @dataclass
 class Shipped:
+    """An exported file read back: its engine and the records its metadata carries. Not a
+    ``LoadedModel``, which holds a PyTorch module: an exported file holds a graph for its runtime."""
+
     engine: Engine
     config: SqueezeNetConfig
     preprocess: Preprocess

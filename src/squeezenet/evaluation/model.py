@@ -24,7 +24,11 @@ DEFAULT_BACKEND = "torch"
 @dataclass
 class Runnable:
     """Logits for preprocessed batches (``run``), with the input convention and class names the
-    file records. ``loaded``: the PyTorch module, when the file holds weights (not an engine file)."""
+    file records. ``loaded``: the PyTorch module, when the file holds weights (not an engine file).
+
+    Why not a ``LoadedModel``: an exported file has no PyTorch module to hold (``eval`` of an
+    ``.onnx`` or a ``.pte`` runs without one), and a weight file may run on an engine built from it;
+    what ``eval``, ``predict`` and ``bench`` need of either is a runner and the records."""
 
     run: Runner
     backend: str

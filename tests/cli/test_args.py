@@ -1,0 +1,41 @@
+"""Flags made one way: every field of an options record that has help is a flag, made from the record."""
+
+import dataclasses
+
+import pytest
+
+from squeezenet.cli import build_parser
+from squeezenet.cli.args import Number, flag, record_from_args
+from squeezenet.compression.options import AdaptOptions, CompressOptions
+from squeezenet.deploy.options import ExportOptions
+
+RECORDS = {"compress": CompressOptions, "adapt": AdaptOptions, "export": ExportOptions}
+REQUIRED = {
+    "compress": ["--weights", "imagenet", "--out", "m.sqz"],
+    "adapt": ["--weights", "README.md", "--data", "fashion-mnist", "--out", "m.sqz"],
+    "export": ["--weights", "imagenet", "--out", "m.onnx"],
+}
+
+
+@pytest.mark.parametrize("command", RECORDS)
+def test_each_record_field_with_help_is_a_flag_made_from_it(command):
+    record = RECORDS[command]
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    actions = {a.dest: a for a in parser._actions}
+    defaults = record()
+    for field in dataclasses.fields(record):
+        if "help" not in field.metadata:
+            continue
+        action = actions[field.name]
+        assert action.option_strings == [flag(field.name)] and action.help == field.metadata["help"]
+        if field.type == "bool":
+            assert action.const is (not getattr(defaults, field.name))  # the flag turns the default over
+            continue
+        assert action.default == getattr(defaults, field.name)
+        if isinstance(action.type, Number):
+            low = field.metadata.get("low", 0)
+            assert (action.type.low, action.type.above) == (low, field.metadata.get("above", False))
+            assert "high" not in field.metadata or action.type.high == field.metadata["high"]
+    # the defaults of the command line are the record's own
+    args = build_parser().parse_args([command, *REQUIRED[command]])
+    assert record_from_args(record, args) == defaults
