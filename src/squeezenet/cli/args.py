@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -109,19 +110,28 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 0.7MB, 512KiB)") from None
 
 
-def add_record(parser: argparse.ArgumentParser, record: type, skip: tuple[str, ...] = ()) -> None:
+def add_record(
+    parser: argparse.ArgumentParser,
+    record: type,
+    required: tuple[str, ...] = (),
+    more_help: Callable[[str], str] = lambda name: "",
+) -> None:
     """A flag for every field of an options record that has help (``utils/options.option``): its
-    type bounded by the field's range, a path or size checked by its kind, its default the record's."""
+    type bounded by the field's range, a path or size checked by its kind, its default the record's
+    (``required``: no default; ``more_help``: what a field's help adds, e.g. a recipe's default)."""
     defaults = record()
     kinds = {"dir": existing_dir, "data": dataset, "bytes": _size}
     for f in dataclasses.fields(record):
         meta = f.metadata
-        if "help" not in meta or f.name in skip:
+        if "help" not in meta:
             continue
-        default = getattr(defaults, f.name)
-        if f.type == "bool":  # a flag turns the default over: --int8, or --no-compensate
-            action = "store_false" if default else "store_true"
-            parser.add_argument(flag(f.name), dest=f.name, action=action, help=meta["help"])
+        default, name, help_text = getattr(defaults, f.name), flag(f.name), meta["help"] + more_help(f.name)
+        if f.type.startswith("bool"):  # --int8 and --no-compensate turn the default over; None: either way
+            if name.startswith("--no-") or default is False:
+                action: Any = "store_false" if name.startswith("--no-") else "store_true"
+                parser.add_argument(name, dest=f.name, action=action, help=help_text)
+            else:
+                parser.add_argument(name, action=argparse.BooleanOptionalAction, default=default, help=help_text)
             continue
         low, high = meta.get("low"), meta.get("high")
         if "kind" in meta:
@@ -132,15 +142,15 @@ def add_record(parser: argparse.ArgumentParser, record: type, skip: tuple[str, .
             kind = real(low or 0.0, high or 1e9, meta.get("above", False))
         else:
             kind = str
-        name = flag(f.name)
         parser.add_argument(
             name,
             dest=f.name,
             type=kind,
-            default=default,
+            default=None if f.name in required else default,
+            required=f.name in required,
             choices=meta.get("choices"),
             metavar=None if "choices" in meta else name.lstrip("-").upper().replace("-", "_"),
-            help=meta["help"],
+            help=help_text,
         )
 
 

@@ -17,11 +17,13 @@ from .args import (
     MAX_WORKERS,
     add_design_args,
     add_quiet,
+    add_record,
     design_from_args,
     emit,
     integer,
     output_dir,
     real,
+    record_from_args,
     split_commas,
 )
 
@@ -34,33 +36,14 @@ def add_train(sub: Any) -> None:
         help="train on Fashion-MNIST or a data folder, from scratch or from weights (torchrun for many processes)",
     )
     add_design_args(p)  # classes and channels come from the data
-    types = {"int | None": integer(), "int": integer(), "float | None": real(), "str | None": str, "str": str}
-    for f in dataclasses.fields(TrainConfig):
-        if "help" not in f.metadata:
-            continue
-        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata["help"] + recipe_default(f.name)
-        if f.type == "bool" and not f.default:
-            p.add_argument(flag, action="store_true", help=help_text)
-        elif f.type in ("bool", "bool | None"):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
-        else:
-            required = f.name == "out"
-            p.add_argument(
-                flag,
-                type=types[f.type],
-                default=None if required else f.default,
-                required=required,
-                choices=f.metadata.get("choices"),
-                help=help_text,
-            )
+    add_record(p, TrainConfig, required=("out",), more_help=recipe_default)
     p.add_argument("--max-steps", type=integer(1), help=argparse.SUPPRESS)  # stop as if killed: for tests
     p.add_argument("--json", action="store_true", help="print the run summary as data")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    cfg = TrainConfig(**{**fields, "arch": args.arch, "design": design_from_args(args)})
+    cfg = dataclasses.replace(record_from_args(TrainConfig, args), design=design_from_args(args))
     cfg.resolved()  # every range checked before anything is imported
     from ..train.loop import train
 

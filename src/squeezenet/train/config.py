@@ -15,6 +15,7 @@ from typing import Any
 from ..data.split import DEFAULT_VAL_SPLIT
 from ..errors import OptionError
 from ..models.registry import DEFAULT_ARCH
+from ..utils.options import option
 
 # solver.prototxt of the release: SGD momentum 0.9, wd 2e-4, base lr 0.04, poly power 1
 # (linear decay to zero), global batch 512 (32 x iter_size 16), random_seed 42.
@@ -69,57 +70,52 @@ MODEL_FILE = "model.safetensors"  # the trained model in a run directory
 RUN_FILES = (MODEL_FILE, "metrics.csv", "run.json")  # what a run writes besides its checkpoint
 
 
-def _opt(default: Any, help: str, **extra: Any) -> Any:
-    """A field with its command-line help (and choices) as metadata."""
-    return field(default=default, metadata={"help": help, **extra})
-
-
 @dataclass
 class TrainConfig:
     arch: str | None = None  # set with the design flags; None: squeezenet1_1, or what --weights holds
-    data: str = _opt("fashion-mnist", "fashion-mnist, or a directory with train/ (and optionally val/) class folders")
-    weights: str | None = _opt(
+    data: str = option("fashion-mnist", "fashion-mnist, or a directory with train/ (and optionally val/) class folders")
+    weights: str | None = option(
         None,
         "start from these weights (any format the toolkit reads, or 'imagenet'): "
         "conv10 is replaced when the classes differ, everything else is kept",
     )
-    freeze: str = _opt(
+    freeze: str = option(
         "none", "features: train conv10 only (a linear probe); none: every layer", choices=("none", "features")
     )
-    backbone_lr: float | None = _opt(
+    backbone_lr: float | None = option(
         None, "learning rate of the pretrained layers, as a fraction of --lr (with --weights)"
     )
-    val_split: float | None = _opt(
+    val_split: float | None = option(
         None, f"hold out this share of each class of train/ to validate (default {DEFAULT_VAL_SPLIT} without val/)"
     )
-    out: str = _opt("runs/train", f"run directory: checkpoint, metrics.csv, curves.png, run.json, {MODEL_FILE}")
-    data_dir: str | None = _opt(None, "folder with the Fashion-MNIST IDX files (default: Debian's package)")
-    download: bool = _opt(False, "fetch Fashion-MNIST with torchvision if absent (needs internet)")
-    epochs: int | None = _opt(None, "passes over the training set")
-    optimizer: str | None = _opt(None, "sgd: the paper's; adamw: the small-data default", choices=("sgd", "adamw"))
-    batch_size: int | None = _opt(None, "global batch, split across processes (the lr follows it)")
-    lr: float | None = _opt(None, "peak learning rate (after warm-up; linear decay to zero)")
-    momentum: float | None = _opt(None, "SGD momentum")
-    weight_decay: float | None = _opt(None, "weight decay (decoupled for AdamW)")
-    warmup_epochs: float | None = _opt(None, "linear warm-up length in epochs")
-    label_smoothing: float | None = _opt(None, "cross-entropy label smoothing, 0-1")
-    grad_clip: float | None = _opt(None, "max gradient norm (0: off); keeps conv10's ReLU from dying early")
-    input_size: int | None = _opt(None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)")
-    limit_train: int | None = _opt(None, "train on a seeded subset of this many images")
-    limit_val: int | None = _opt(None, "validate on a seeded subset of this many images")
-    seed: int = _opt(42, "seed for initialisation, order, augmentation and dropout (the release's random_seed)")
-    resume: bool = _opt(False, "continue the run in --out from its last checkpoint")
-    checkpoint_every: int = _opt(200, "steps between checkpoints (0: epoch ends only)")
-    workers: int = _opt(2, "image-decoding processes for folder data (0: in this process)")
-    device: str = _opt("auto", "auto (CUDA when present), cpu or cuda")
-    amp: str = _opt(
+    out: str = option("runs/train", f"run directory: checkpoint, metrics.csv, curves.png, run.json, {MODEL_FILE}")
+    data_dir: str | None = option(None, "folder with the Fashion-MNIST IDX files (default: Debian's package)")
+    download: bool = option(False, "fetch Fashion-MNIST with torchvision if absent (needs internet)")
+    epochs: int | None = option(None, "passes over the training set")
+    optimizer: str | None = option(None, "sgd: the paper's; adamw: the small-data default", choices=("sgd", "adamw"))
+    batch_size: int | None = option(None, "global batch, split across processes (the lr follows it)")
+    lr: float | None = option(None, "peak learning rate (after warm-up; linear decay to zero)")
+    momentum: float | None = option(None, "SGD momentum")
+    weight_decay: float | None = option(None, "weight decay (decoupled for AdamW)")
+    warmup_epochs: float | None = option(None, "linear warm-up length in epochs")
+    label_smoothing: float | None = option(None, "cross-entropy label smoothing, 0-1")
+    grad_clip: float | None = option(None, "max gradient norm (0: off); keeps conv10's ReLU from dying early")
+    input_size: int | None = option(None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)")
+    limit_train: int | None = option(None, "train on a seeded subset of this many images")
+    limit_val: int | None = option(None, "validate on a seeded subset of this many images")
+    seed: int = option(42, "seed for initialisation, order, augmentation and dropout (the release's random_seed)")
+    resume: bool = option(False, "continue the run in --out from its last checkpoint")
+    checkpoint_every: int = option(200, "steps between checkpoints (0: epoch ends only)")
+    workers: int = option(2, "image-decoding processes for folder data (0: in this process)")
+    device: str = option("auto", "auto (CUDA when present), cpu or cuda")
+    amp: str = option(
         "auto",
         "mixed precision: auto (bf16 where the CPU or GPU computes it natively)",
         choices=("auto", "bf16", "fp16", "off"),
     )
-    channels_last: bool = _opt(True, "channels-last memory format (faster convolutions on CPU)")
-    augment: bool | None = _opt(None, "random crop/flip")
-    quiet: bool = _opt(False, "no progress bars or per-epoch lines")
+    channels_last: bool = option(True, "channels-last memory format (faster convolutions on CPU)")
+    augment: bool | None = option(None, "random crop/flip")
+    quiet: bool = option(False, "no progress bars or per-epoch lines")
     max_steps: int | None = None  # stop (as if killed) after this many steps in this process; for tests
     design: dict[str, Any] = field(default_factory=dict)  # sr, pct3x3, bypass, ... overrides
 
