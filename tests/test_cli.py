@@ -178,10 +178,13 @@ def test_python_dash_m_entry_point():
     [
         (["info", "--input-size", "0"], "--input-size: 0 is out of range"),
         (["info", "--arch", "squeezenet1_1", "--input-size", "8"], "too small for this architecture"),
-        (["train", "--out", "OUT", "--epochs", "0"], "--epochs must be at least 1"),
-        (["train", "--out", "OUT", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["train", "--out", "OUT", "--epochs", "0"], "--epochs: 0 is out of range: at least 1"),
+        (["train", "--out", "OUT", "--batch-size", "0"], "--batch-size: 0 is out of range"),
         (["train", "--out", "OUT", "--lr", "nan"], "--lr: nan is not a finite number"),
-        (["train", "--out", "OUT", "--limit-train", "0"], "--limit-train must be at least 1"),
+        (
+            ["train", "--out", "OUT", "--limit-train", "0"],
+            "--limit-train: 0 is out of range: at least 1 and at most 2,147,483,6",
+        ),
         (["train", "--out", "OUT", "--label-smoothing", "1.5"], "--label-smoothing must be"),
         (["train", "--out", "OUT", "--epochs", "x"], "--epochs: 'x' is not a whole number"),
         (["explore", "sr", "--values", "0.125,x", "--out", "OUT"], "--values takes numbers"),

@@ -88,8 +88,10 @@ class Number:
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text} is not a finite number")
         if value < self.low or (self.above and value == self.low) or value > self.high:
-            low = f"above {self.low:g}" if self.above else f"at least {self.low:g}"
-            raise argparse.ArgumentTypeError(f"{text} is out of range: {low} and at most {self.high:g}")
+            low, high = (f"{int(b):,}" if self.kind is int else f"{b:g}" for b in (self.low, self.high))
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range: {'above' if self.above else 'at least'} {low} and at most {high}"
+            )
         return value
 
 

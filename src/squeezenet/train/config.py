@@ -15,7 +15,7 @@ from typing import Any
 from ..data.split import DEFAULT_VAL_SPLIT
 from ..errors import OptionError
 from ..models.registry import DEFAULT_ARCH
-from ..utils.options import option
+from ..utils.options import check_ranges, option
 
 # solver.prototxt of the release: SGD momentum 0.9, wd 2e-4, base lr 0.04, poly power 1
 # (linear decay to zero), global batch 512 (32 x iter_size 16), random_seed 42.
@@ -91,22 +91,28 @@ class TrainConfig:
     out: str = option("runs/train", f"run directory: checkpoint, metrics.csv, curves.png, run.json, {MODEL_FILE}")
     data_dir: str | None = option(None, "folder with the Fashion-MNIST IDX files (default: Debian's package)")
     download: bool = option(False, "fetch Fashion-MNIST with torchvision if absent (needs internet)")
-    epochs: int | None = option(None, "passes over the training set")
+    epochs: int | None = option(None, "passes over the training set", low=1, high=100_000)
     optimizer: str | None = option(None, "sgd: the paper's; adamw: the small-data default", choices=("sgd", "adamw"))
-    batch_size: int | None = option(None, "global batch, split across processes (the lr follows it)")
-    lr: float | None = option(None, "peak learning rate (after warm-up; linear decay to zero)")
+    batch_size: int | None = option(
+        None, "global batch, split across processes (the lr follows it)", low=1, high=65_536
+    )
+    lr: float | None = option(
+        None, "peak learning rate (after warm-up; linear decay to zero)", low=0, high=100, above=True
+    )
     momentum: float | None = option(None, "SGD momentum")
     weight_decay: float | None = option(None, "weight decay (decoupled for AdamW)")
     warmup_epochs: float | None = option(None, "linear warm-up length in epochs")
     label_smoothing: float | None = option(None, "cross-entropy label smoothing, 0-1")
     grad_clip: float | None = option(None, "max gradient norm (0: off); keeps conv10's ReLU from dying early")
-    input_size: int | None = option(None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)")
-    limit_train: int | None = option(None, "train on a seeded subset of this many images")
-    limit_val: int | None = option(None, "validate on a seeded subset of this many images")
+    input_size: int | None = option(
+        None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)", low=1, high=4096
+    )
+    limit_train: int | None = option(None, "train on a seeded subset of this many images", low=1)
+    limit_val: int | None = option(None, "validate on a seeded subset of this many images", low=1)
     seed: int = option(42, "seed for initialisation, order, augmentation and dropout (the release's random_seed)")
     resume: bool = option(False, "continue the run in --out from its last checkpoint")
-    checkpoint_every: int = option(200, "steps between checkpoints (0: epoch ends only)")
-    workers: int = option(2, "image-decoding processes for folder data (0: in this process)")
+    checkpoint_every: int = option(200, "steps between checkpoints (0: epoch ends only)", low=0)
+    workers: int = option(2, "image-decoding processes for folder data (0: in this process)", low=0, high=64)
     device: str = option("auto", "auto (CUDA when present), cpu or cuda")
     amp: str = option(
         "auto",
@@ -133,17 +139,10 @@ class TrainConfig:
 
     def check(self) -> None:
         """Every range in one place; a bad value is a one-line error, not a crash mid-run."""
-        for name in ("epochs", "batch_size", "input_size", "limit_train", "limit_val"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise OptionError(name, f"must be at least 1, got {value}")
-        for name in ("checkpoint_every", "workers"):
-            if getattr(self, name) < 0:
-                raise OptionError(name, f"cannot be negative, got {getattr(self, name)}")
+        check_ranges(self)
         if self.freeze != "none" and not self.weights:
             raise OptionError("freeze", "keeps pretrained layers fixed: it needs {weights}", "weights")
-        bounds = {
-            "lr": (0.0, math.inf),
+        bounds = {  # [low, high): a momentum or a label smoothing of 1 is refused
             "momentum": (0.0, 1.0),
             "weight_decay": (0.0, math.inf),
             "backbone_lr": (0.0, math.inf),
@@ -155,8 +154,6 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and lo <= value < hi):
                 raise OptionError(name, f"must be a finite number in [{lo}, {hi}), got {value}")
-        if self.lr is not None and self.lr == 0:
-            raise OptionError("lr", "must be above 0")
         if self.val_split is not None and not 0.0 < self.val_split < 1.0:
             raise OptionError("val_split", f"is a fraction of each class, in (0, 1); got {self.val_split}")
 
