@@ -29,11 +29,11 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Two workers with half the cores' threads each (tests/conftest.py), tests handed out one by one
-# except a module whose fixture is costly (its xdist_group): 1.6x the serial suite's pace on two cores.
+# Two workers with half the cores' threads each (tests/conftest.py), each running whole test files
+# (a module's fixtures built once): 1.6x the serial suite's pace on two cores.
 TEST_WORKERS ?= 2
 test: setup lint
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The contributor's quick loop: lint and the tests that need neither ../shared nor minutes.
 check: setup lint

@@ -24,9 +24,7 @@ from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
 pytest.importorskip("hls4ml", reason="the fpga extra is not installed (make setup installs it)")
 
-# an hls4ml project compiled with g++ once for the module: `make check` leaves it to `make test`,
-# and `pytest -n` keeps the module's tests on one worker (--dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hls4ml")]
+pytestmark = pytest.mark.slow  # an hls4ml project compiled with g++: `make check` leaves it to `make test`
 
 CLASSES = ["ant", "bee", "wasp"]
 SIDE = 16
