@@ -32,7 +32,7 @@ def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_
     train(
         TrainConfig(
             data_dir=str(tiny_fmnist),
-            epochs=4,
+            epochs=2,
             batch_size=64,
             lr=DEMO_LR,
             quiet=True,
