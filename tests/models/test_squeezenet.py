@@ -6,6 +6,7 @@ from helpers import formula_params
 from squeezenet.errors import SqueezeNetError
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 from squeezenet.models.fold import fold_batch_norm
+from squeezenet.models.registry import arch_config
 from squeezenet.models.summary import summarize
 from squeezenet.zoo import squeezenet1_0, squeezenet1_1
 
@@ -204,3 +205,16 @@ def test_invalid_config_is_one_clear_error():
         SqueezeNetConfig(pct3x3=1.5)
     with pytest.raises(SqueezeNetError, match="pool must be one of"):
         SqueezeNetConfig(pool="4x4")
+
+
+@pytest.mark.parametrize(("stem", "pool"), [("imagenet", "3x3"), ("small", "3x3"), ("strided", "2x2")])
+@pytest.mark.parametrize("arch", ["squeezenet1_0", "squeezenet1_1"])
+def test_the_smallest_input_is_the_one_pytorch_runs(arch, stem, pool):
+    """``min_input_size`` by arithmetic: `train` refuses a smaller --input-size before any work,
+    where PyTorch would fail mid-run ("Output size is too small")."""
+    config = arch_config(arch, stem=stem, pool=pool, num_classes=3)
+    model, smallest = SqueezeNet(config).eval(), config.min_input_size()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, smallest, smallest)).shape == (1, 3)
+        with pytest.raises(RuntimeError):
+            model(torch.zeros(1, 3, smallest - 1, smallest - 1))
