@@ -9,6 +9,7 @@ never load torch.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -78,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["squeezenet", *argv])  # for pages that name the command that made them
-    if threading.current_thread() is threading.main_thread():
-        on_sigterm_unwind()
+    previous = on_sigterm_unwind() if threading.current_thread() is threading.main_thread() else None
     try:
         return args.func(args)
     except BaseException as exc:
@@ -97,3 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -63,13 +63,11 @@ def split_commas(values: list[str] | str | None) -> list[str]:
 
 # --- numbers, checked while parsing: finite and in range, or one line and exit 2 ----------------
 INT_MAX = 2**31 - 1  # every count a flag takes fits the 32-bit fields of the files that record it
-MAX_BATCH = 4096  # images in one batch
-MAX_WORKERS = 64  # image-decoding processes
 
 
 class Number:
     """The type of a numeric flag: an int or a finite float in ``[low, high]`` (``above``: low
-    excluded). Every numeric flag has one (``tests/test_misuse.py`` walks the parser), so nan, inf,
+    excluded). Every numeric flag has one (``tests/cli/test_misuse.py`` walks the parser), so nan, inf,
     a negative count or 10**30 is refused while parsing, before anything is imported or run. The
     options records (``TrainConfig``, ``CompressOptions``, ...) still check their own ranges, for
     Python callers too."""

@@ -9,8 +9,8 @@ from typing import Any
 from ..deploy.backends import BACKENDS
 from ..deploy.options import ExportOptions
 from ..errors import OptionError
+from ..utils.options import MAX_BATCH, MAX_SIDE
 from .args import (
-    MAX_BATCH,
     add_design_args,
     add_json,
     add_quiet,
@@ -84,7 +84,7 @@ def add_bench(sub: Any) -> None:
     p.add_argument("--prototxt", type=existing_file, help="the deploy.prototxt of a .caffemodel")
     p.add_argument("--calib-data", type=existing_dir, help="unlabelled images for the int8 backends")
     p.add_argument(
-        "--input-size", type=integer(1, 4096), default=224, help="image side in pixels (random weights only)"
+        "--input-size", type=integer(1, MAX_SIDE), default=224, help="image side in pixels (random weights only)"
     )
     p.add_argument(
         "--peers",

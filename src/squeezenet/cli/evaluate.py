@@ -11,9 +11,8 @@ from typing import Any
 
 from ..errors import OptionError, SqueezeNetError
 from ..train.config import MODEL_FILE
+from ..utils.options import MAX_BATCH, MAX_WORKERS
 from .args import (
-    MAX_BATCH,
-    MAX_WORKERS,
     add_backend_args,
     add_json,
     add_quiet,

@@ -21,6 +21,7 @@ import re
 import signal
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from ..errors import OptionError, SqueezeNetError
 
@@ -37,9 +38,10 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
-def on_sigterm_unwind() -> None:
-    """Turn SIGTERM into ``Terminated``: a stopped command cleans up as after Ctrl-C."""
-    signal.signal(signal.SIGTERM, _terminate)
+def on_sigterm_unwind() -> Any:
+    """Turn SIGTERM into ``Terminated`` (a stopped command cleans up as after Ctrl-C); the handler
+    it replaces, for the caller to put back (``main`` called from an app leaves the app's own)."""
+    return signal.signal(signal.SIGTERM, _terminate)
 
 
 def user_path(name: str | bytes | int | None) -> str:

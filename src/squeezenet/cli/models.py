@@ -9,6 +9,7 @@ from typing import Any
 
 from ..deploy.precision import PRECISIONS
 from ..errors import OptionError
+from ..utils.options import MAX_SIDE
 from ..utils.units import parse_bytes
 from .args import (
     add_design_args,
@@ -32,7 +33,7 @@ def add_info(sub: Any) -> None:
     )
     p.add_argument("--prototxt", type=existing_file, help="the deploy.prototxt of a .caffemodel")
     p.add_argument(
-        "--input-size", type=integer(1, 4096), help="image side in pixels (default: the file's crop, else 224)"
+        "--input-size", type=integer(1, MAX_SIDE), help="image side in pixels (default: the file's crop, else 224)"
     )
     p.add_argument("--footprint", action="store_true", help="weights + peak activations against an on-chip budget")
     p.add_argument(

@@ -11,10 +11,9 @@ from ..errors import OptionError
 from ..explore.points import KINDS
 from ..models.registry import ARCHS, DEFAULT_ARCH
 from ..train.config import TrainConfig, recipe_default
+from ..utils.options import MAX_BATCH, MAX_WORKERS
 from .args import (
     FASHION_MNIST,
-    MAX_BATCH,
-    MAX_WORKERS,
     add_design_args,
     add_quiet,
     add_record,

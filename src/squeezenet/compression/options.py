@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError
-from ..utils.options import check_ranges, option
+from ..utils.options import MAX_BATCH, check_ranges, option
 
 
 @dataclass
@@ -39,7 +39,7 @@ class CompressOptions:
         1, "iterative pruning: reach the density in N prune-retrain steps (cubic schedule)", low=1, high=1000
     )
     lr: float = option(1e-4, "retraining learning rate", low=0, high=100, above=True)
-    batch_size: int = option(32, "retraining batch", low=1, high=4096)
+    batch_size: int = option(32, "retraining batch", low=1, high=MAX_BATCH)
     seed: int = option(42, "seed for every random choice (and the held-out split)", low=0)
     split: str | None = None  # a run's split.json: the photos of ``data``'s train/ it held out (else by seed)
     size_budget: int | None = option(
@@ -89,7 +89,7 @@ class AdaptOptions:
     head_epochs: int = option(6, "passes training a replaced head alone first", low=1, high=1_000_000)
     lr: float = option(1e-3, "learning rate of a new head", low=0, high=100, above=True)
     codebook_lr: float = option(0.1, "codebooks' and biases' rate, a fraction of --lr", low=0, high=100, above=True)
-    batch_size: int = option(16, "images per step", low=1, high=4096)
+    batch_size: int = option(16, "images per step", low=1, high=MAX_BATCH)
     seed: int = option(42, "seed for every random choice (and the held-out split)", low=0)
     rate_weight: float = option(1.0, "entropy-constrained k-means weight for sharing a replaced head", low=0, high=1e6)
     device: str = option("auto", "auto (CUDA when present), cpu or cuda")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import OptionError
 from ..utils.atomic import check_replaceable
-from ..utils.options import check_ranges, option
+from ..utils.options import MAX_BATCH, check_ranges, option
 from .backends import FORMATS, INT8_ONLY, NO_INT8, PROFILED, for_format
 from .metadata import FOLDER_METADATA
 from .precision import DEFAULT_FIXED_BITS, FIXED_BITS_RANGE
@@ -35,7 +35,7 @@ class ExportOptions:
     calib_data: str | Path | None = option(
         None, "unlabelled images for int8 calibration (auto: also its accuracy check)", kind="dir"
     )
-    batch_size: int = option(1, "auto: the batch size to be fastest at", low=1, high=4096)
+    batch_size: int = option(1, "auto: the batch size to be fastest at", low=1, high=MAX_BATCH)
     max_disagreement: float = option(
         MAX_DISAGREEMENT, "auto: %% of held-out calibration images whose top-1 may differ from fp32", low=0, high=100
     )

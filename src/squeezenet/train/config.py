@@ -15,7 +15,7 @@ from typing import Any
 from ..data.split import DEFAULT_VAL_SPLIT
 from ..errors import OptionError
 from ..models.registry import DEFAULT_ARCH
-from ..utils.options import check_ranges, option
+from ..utils.options import MAX_SIDE, MAX_WORKERS, check_ranges, option
 
 # solver.prototxt of the release: SGD momentum 0.9, wd 2e-4, base lr 0.04, poly power 1
 # (linear decay to zero), global batch 512 (32 x iter_size 16), random_seed 42.
@@ -105,14 +105,14 @@ class TrainConfig:
     label_smoothing: float | None = option(None, "cross-entropy label smoothing, 0-1")
     grad_clip: float | None = option(None, "max gradient norm (0: off); keeps conv10's ReLU from dying early")
     input_size: int | None = option(
-        None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)", low=1, high=4096
+        None, "image side in pixels (default: 28 for fashion-mnist, 224 for folders)", low=1, high=MAX_SIDE
     )
     limit_train: int | None = option(None, "train on a seeded subset of this many images", low=1)
     limit_val: int | None = option(None, "validate on a seeded subset of this many images", low=1)
     seed: int = option(42, "seed for initialisation, order, augmentation and dropout (the release's random_seed)")
     resume: bool = option(False, "continue the run in --out from its last checkpoint")
     checkpoint_every: int = option(200, "steps between checkpoints (0: epoch ends only)", low=0)
-    workers: int = option(2, "image-decoding processes for folder data (0: in this process)", low=0, high=64)
+    workers: int = option(2, "image-decoding processes for folder data (0: in this process)", low=0, high=MAX_WORKERS)
     device: str = option("auto", "auto (CUDA when present), cpu or cuda")
     amp: str = option(
         "auto",

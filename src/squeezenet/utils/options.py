@@ -13,6 +13,10 @@ from typing import Any
 
 from ..errors import OptionError
 
+MAX_BATCH = 4096  # images in one batch, wherever a batch size is set
+MAX_WORKERS = 64  # image-decoding processes
+MAX_SIDE = 4096  # an image side in pixels
+
 
 def option(
     default: Any,
