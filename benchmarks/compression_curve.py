@@ -1,11 +1,15 @@
-"""Size/accuracy curve of Deep Compression on ImageNet SqueezeNet v1.1 (post-training).
+"""Size/accuracy curve of Deep Compression on ImageNet SqueezeNet v1.1 (post-training, no labels).
 
 Each point compresses the shared v1.1 weights with the given options, writes the .sqz, and
-measures top-1/top-5 of the decoded file on the held-out val/ images. "compensated" points use
-the calib/ images (error-compensated weight sharing, and for "distilled" points centroid
-fine-tuning by distillation from the original on them); "nearest" points round every weight to
-its nearest centroid, without images. Codebooks come from entropy-constrained k-means (the
-default, rate weight 1) unless the point says "plain k-means" (Deep Compression's, rate weight 0).
+measures the decoded file on the held-out val/ images: top-1/top-5 against the labels, and,
+since 250 images move top-1 in 0.4-point steps, two label-free figures that tell methods apart:
+top-1 agreement with the uncompressed model and the mean KL divergence from its outputs.
+Methods: "nearest" rounds every weight to the nearest centroid of its layer's codebook, without
+images (Deep Compression without retraining); "compensated, layer codebook" shares one codebook
+per layer with error compensation on the calib/ images (labels never read); "compensated,
+channel scales" stretches that codebook per output channel; "compensated, size budget" (``--size-budget``)
+chooses each layer's width and scales by measured damage per byte. Codebooks come from
+entropy-constrained k-means (rate weight 1, the default) unless a point says "plain k-means".
 Writes docs/results/compression.{md,json,csv,png};
 ``--plot-only`` redraws the page and plot from an existing compression.csv.
 """
@@ -16,13 +20,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+import torch.nn.functional as F
 from _shared import RESULTS, require_shared, write_result
 from tqdm import tqdm
 
 from squeezenet.compression.options import CompressOptions
 from squeezenet.compression.pipeline import compress
-from squeezenet.evaluation.model import open_model
-from squeezenet.evaluation.predict import eval_data, eval_model
+from squeezenet.data.images import calibration_tensor, read_class_file
 from squeezenet.formats.weights import load_model
 from squeezenet.utils.atomic import write_text
 from squeezenet.utils.plots import new_figure, save_figure
@@ -34,46 +39,65 @@ out.mkdir(parents=True, exist_ok=True)
 CSV, PNG = out / "compression.csv", out / "compression.png"
 
 CALIB = str(sample / "calib")
-COMPENSATED = [
-    ("8-bit", CompressOptions(bits=8, calib_data=CALIB)),
-    ("8-bit, distilled 2 epochs", CompressOptions(bits=8, calib_data=CALIB, finetune_epochs=2)),
-    ("6-bit", CompressOptions(bits=6, calib_data=CALIB)),
-    ("6-bit, conv10 5-bit", CompressOptions(bits=6, bits_spec="conv10=5", calib_data=CALIB)),
-    ("6-bit, distilled 2 epochs", CompressOptions(bits=6, calib_data=CALIB, finetune_epochs=2)),
-    ("5-bit, conv10 4-bit", CompressOptions(bits=5, bits_spec="conv10=4", calib_data=CALIB)),
-    ("4-bit", CompressOptions(bits=4, calib_data=CALIB)),
-    ("4-bit, conv10 3-bit", CompressOptions(bits=4, bits_spec="conv10=3", calib_data=CALIB)),
-    ("4-bit, 3x3 at 50%", CompressOptions(bits=4, density="expand3x3=0.5", calib_data=CALIB)),
-    ("3-bit", CompressOptions(bits=3, calib_data=CALIB)),
-    ("6-bit, paper density", CompressOptions(bits=6, density="paper", calib_data=CALIB)),
-    ("6-bit, rate weight 2", CompressOptions(bits=6, rate_weight=2.0, calib_data=CALIB)),
-    ("8-bit, plain k-means", CompressOptions(bits=8, rate_weight=0.0, calib_data=CALIB)),
-    ("6-bit, plain k-means", CompressOptions(bits=6, rate_weight=0.0, calib_data=CALIB)),
-    ("4-bit, plain k-means", CompressOptions(bits=4, rate_weight=0.0, calib_data=CALIB)),
+NEAREST, LAYER, CHANNEL = "nearest", "compensated, layer codebook", "compensated, channel scales"
+BUDGET = "compensated, size budget"  # widths and scales chosen per layer by measured damage per byte
+POINTS = [
+    (NEAREST, "8-bit", CompressOptions(bits=8, channel_scales=False)),
+    (NEAREST, "6-bit", CompressOptions(bits=6, channel_scales=False)),
+    (NEAREST, "4-bit", CompressOptions(bits=4, channel_scales=False)),
+    (LAYER, "8-bit", CompressOptions(bits=8, channel_scales=False, calib_data=CALIB)),
+    (LAYER, "6-bit", CompressOptions(bits=6, channel_scales=False, calib_data=CALIB)),
+    (
+        LAYER,
+        "5-bit, conv10 4-bit",
+        CompressOptions(bits=5, bits_spec="conv10=4", channel_scales=False, calib_data=CALIB),
+    ),
+    (LAYER, "4-bit", CompressOptions(bits=4, channel_scales=False, calib_data=CALIB)),
+    (LAYER, "3-bit", CompressOptions(bits=3, channel_scales=False, calib_data=CALIB)),
+    (CHANNEL, "8-bit", CompressOptions(bits=8, channel_scales=True, calib_data=CALIB)),
+    (CHANNEL, "6-bit", CompressOptions(bits=6, channel_scales=True, calib_data=CALIB)),
+    (CHANNEL, "5-bit", CompressOptions(bits=5, channel_scales=True, calib_data=CALIB)),
+    (CHANNEL, "4-bit", CompressOptions(bits=4, channel_scales=True, calib_data=CALIB)),
+    (CHANNEL, "4-bit, plain k-means", CompressOptions(bits=4, rate_weight=0.0, channel_scales=True, calib_data=CALIB)),
+    (CHANNEL, "3-bit", CompressOptions(bits=3, channel_scales=True, calib_data=CALIB)),
+    (BUDGET, "0.47 MB", CompressOptions(size_budget=470_000, calib_data=CALIB)),
+    (BUDGET, "0.40 MB", CompressOptions(size_budget=400_000, calib_data=CALIB)),
 ]
-NEAREST = [
-    (label, CompressOptions(bits=bits)) for label, bits in (("8-bit", 8), ("6-bit", 6), ("5-bit", 5), ("4-bit", 4))
-]
-POINTS = [("compensated", *p) for p in COMPENSATED] + [("nearest", *p) for p in NEAREST]
 
 
-def held_out(path) -> object:
-    """Top-1 / top-5 of a weight file on the val/ images."""
-    model = open_model(path)
-    return eval_model(model, eval_data(model, sample, classes_file=sample / "synset_words.txt"), progress=False)
+@torch.no_grad()
+def logits(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(images[i : i + 50]) for i in range(0, len(images), 50)])
+
+
+def scores(out: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor) -> dict:
+    """top-1/top-5 against the labels; agreement with and KL from the uncompressed model's outputs."""
+    top5 = out.topk(5, dim=1).indices
+    kl = F.kl_div(F.log_softmax(out, 1), F.log_softmax(reference, 1), log_target=True, reduction="batchmean")
+    return {
+        "top1": 100 * float((top5[:, 0] == labels).float().mean()),
+        "top5": 100 * float((top5 == labels[:, None]).any(1).float().mean()),
+        "agreement": 100 * float((out.argmax(1) == reference.argmax(1)).float().mean()),
+        "kl": float(kl),
+    }
 
 
 def measure() -> list[dict]:
+    torch.manual_seed(0)
     weights = shared / "weights" / "squeezenet1_1-imagenet.pth"
     loaded = load_model(weights)
-    base = held_out(weights)
+    wnids = read_class_file(sample / "synset_words.txt")
+    images = calibration_tensor(sample / "val", loaded.preprocess, max_images=1000)
+    labels = torch.tensor([wnids.index(p.parent.name) for p in sorted((sample / "val").rglob("*.JPEG"))])
+    reference = logits(loaded.model, images)
+    base = scores(reference, reference, labels)
     rows = [
         {
             "method": "fp32",
             "point": "uncompressed",
             "bytes": 4 * sum(p.numel() for p in loaded.model.state_dict().values()),
-            "top1": base.top1,
-            "top5": base.top5,
+            **base,
             "top1_lost": 0.0,
             "compress_s": 0.0,
             "decode_s": 0.0,
@@ -82,22 +106,22 @@ def measure() -> list[dict]:
     for method, label, options in tqdm(POINTS, desc="curve", unit="point"):
         compressed = compress(loaded, options, progress=False)
         data, report = compressed.data, compressed.report
-        with tempfile.TemporaryDirectory() as tmp:  # the decoded file is measured, never kept
+        with tempfile.TemporaryDirectory() as tmp:  # the written file is measured, as a user loads it
             path = Path(tmp) / "point.sqz"
             path.write_bytes(data)
-            result = held_out(path)
+            result = scores(logits(load_model(path).model, images), reference, labels)
         rows.append(
             {
                 "method": method,
                 "point": label,
                 "bytes": len(data),
-                "top1": result.top1,
-                "top5": result.top5,
-                "top1_lost": base.top1 - result.top1,
+                **result,
+                "top1_lost": base["top1"] - result["top1"],
                 "compress_s": round(report.compress_seconds, 2),
                 "decode_s": round(report.decode_seconds, 3),
             }
         )
+        tqdm.write(f"{method}, {label}: {len(data):,} bytes, top-1 {result['top1']:.2f}%, KL {result['kl']:.4f}")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -113,56 +137,39 @@ def read_rows() -> list[dict]:
         return [{k: v if k in ("method", "point") else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-STAGGER = ((0, -34), (0, 22), (0, -60))  # label offsets (points) for neighbours on the main series
-
-
 def report(rows: list[dict]) -> None:
     base = rows[0]
     lines = [
-        "| method | point | file (MB) | top-1 (%) | lost (points) | top-5 (%) | compress (s) | decode (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | point | file (MB) | top-1 (%) | lost (points) | top-5 (%) | agreement (%) | KL | compress (s) "
+        "| decode (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {r['method']} | {r['point']} | {r['bytes'] / 1e6:.3f} | {r['top1']:.2f} | {r['top1_lost']:.2f} | "
-        f"{r['top5']:.2f} | {r['compress_s']:g} | {r['decode_s']:g} |"
+        f"{r['top5']:.2f} | {r['agreement']:.1f} | {r['kl']:.4f} | {r['compress_s']:g} | {r['decode_s']:g} |"
         for r in sorted(rows, key=lambda r: -r["bytes"])
     ]
-    lines += ["", "![size against held-out top-1](compression.png)"]
-    fig, ax = new_figure(1, 1, (9, 5.5))
+    lines += [
+        "",
+        "Agreement: the share of val/ images whose top-1 class is the uncompressed model's; KL: the mean "
+        "KL divergence of the compressed model's class probabilities from the uncompressed model's. "
+        "Both need no labels, and tell two methods apart where 250 labelled images cannot.",
+        "",
+        "![size against held-out top-1 and KL](compression.png)",
+    ]
+    fig, (ax, kl_ax) = new_figure(1, 2, (13, 5.5))
     ax.axhline(base["top1"], color="grey", ls="--", label=f"fp32 ({base['bytes'] / 1e6:.2f} MB)")
-    ax.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
-
-    def kind(r: dict) -> str:
-        if r["method"] != "compensated":
-            return r["method"]
-        if "distilled" in r["point"]:
-            return "distilled"
-        return "pruned" if "%" in r["point"] or "paper" in r["point"] else "plain" if "plain" in r["point"] else "dense"
-
-    series = (
-        ("compensated, dense", "o", "-", "dense"),
-        ("compensated, pruned", "s", "", "pruned"),
-        ("compensated, plain k-means", "^", ":", "plain"),
-        ("compensated, distilled 2 epochs", "D", "", "distilled"),
-        ("nearest, dense", "x", "-", "nearest"),
-    )
-    for label, marker, line, wanted in series:
-        chosen = sorted((r for r in rows[1:] if kind(r) == wanted), key=lambda r: r["bytes"])
-        ax.plot([r["bytes"] / 1e6 for r in chosen], [r["top1"] for r in chosen], marker=marker, ls=line, label=label)
-        # Only the main series is labelled (short names on staggered offsets: its points crowd near
-        # 0.6-0.7 MB); the legend names the others, and the page lists every point.
-        for i, r in enumerate(chosen if wanted == "dense" else ()):
-            short = r["point"].replace("rate weight", "rw").replace(", ", "\n")
-            ax.annotate(
-                short,
-                (r["bytes"] / 1e6, r["top1"]),
-                textcoords="offset points",
-                xytext=STAGGER[i % 3],
-                fontsize=7,
-                ha="center",
-                arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"},
-            )
-    ax.set_ylim(top=max(r["top1"] for r in rows) + 9)  # room for the labels above the top points
+    for axis in (ax, kl_ax):
+        axis.axvline(0.47, color="tab:red", ls=":", label="paper: 0.47 MB")
+    for method, marker in ((BUDGET, "*"), (CHANNEL, "o"), (LAYER, "s"), (NEAREST, "x")):
+        chosen = sorted((r for r in rows[1:] if r["method"] == method), key=lambda r: r["bytes"])
+        sizes = [r["bytes"] / 1e6 for r in chosen]
+        ax.plot(sizes, [r["top1"] for r in chosen], marker=marker, ls="", label=method)
+        kl_ax.plot(sizes, [r["kl"] for r in chosen], marker=marker, ls="", label=method)
+    kl_ax.set_yscale("log")
+    kl_ax.set_xlabel(".sqz file size (MB)")
+    kl_ax.set_ylabel("mean KL from the fp32 model (log)")
+    kl_ax.legend(fontsize=8)
     ax.set_xlabel(".sqz file size (MB)")
     ax.set_ylabel("top-1 on held-out images (%)")
     ax.set_title("SqueezeNet v1.1, Deep Compression without retraining (250 held-out images)")
@@ -170,7 +177,7 @@ def report(rows: list[dict]) -> None:
     save_figure(fig, PNG)
     write_result(
         "compression",
-        "Deep Compression of ImageNet SqueezeNet v1.1 without retraining",
+        "Deep Compression of ImageNet SqueezeNet v1.1 without retraining or labels",
         "\n".join(lines),
         {"points": rows},
         ".venv/bin/python benchmarks/compression_curve.py",

@@ -16,7 +16,7 @@ from squeezenet.errors import SqueezeNetError
 from squeezenet.formats import sqz
 from squeezenet.formats.huffman import Stream, code_lengths, decode_many, encode
 from squeezenet.formats.preprocess import FASHION_MNIST
-from squeezenet.formats.sqz import PREFIX, VERSION
+from squeezenet.formats.sqz import PREFIX, VERSIONS
 from squeezenet.formats.weights import load_model, read_safetensors, save_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
 
@@ -189,7 +189,7 @@ def test_damaged_files_refused_with_one_line(capsys, small_model, tmp_path, dama
         import zlib
 
         header = zlib.compress(json.dumps({"config": {}, "layers": [{"key": "x", "shape": [1 << 30]}]}).encode())
-        body = PREFIX.pack(b"SQZF", VERSION, 0, len(header)) + header
+        body = PREFIX.pack(b"SQZF", VERSIONS[0], 0, len(header)) + header
         data = bytearray(body + struct.pack("<I", zlib.crc32(body)))
     bad.write_bytes(bytes(data))
     (tmp_path / "images" / "a").mkdir(parents=True)

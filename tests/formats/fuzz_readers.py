@@ -29,7 +29,7 @@ from squeezenet.compression.pipeline import compress
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.loaded import LoadedModel
 from squeezenet.formats.preprocess import FASHION_MNIST
-from squeezenet.formats.sqz import PREFIX, VERSION
+from squeezenet.formats.sqz import PREFIX, VERSIONS
 from squeezenet.formats.sqzpatch import PREFIX as PATCH
 from squeezenet.formats.sqzpatch import apply_patch, make_patch
 from squeezenet.formats.weights import load_model, save_model
@@ -75,7 +75,7 @@ def sqz_parts(data: bytes) -> tuple[dict[str, Any], bytes]:
 
 def sqz_bytes(header: Any, rest: bytes, raw_header: bytes | None = None) -> bytes:
     packed = zlib.compress(raw_header if raw_header is not None else json.dumps(header).encode())
-    body = PREFIX.pack(b"SQZF", VERSION, 0, len(packed)) + packed + rest
+    body = PREFIX.pack(b"SQZF", VERSIONS[0], 0, len(packed)) + packed + rest
     return body + struct.pack("<I", zlib.crc32(body))
 
 

@@ -24,8 +24,9 @@ from ..formats.loaded import LoadedModel, build_checked
 from ..models.squeezenet import SqueezeNet
 from ..utils.device import pick_device
 from ..zoo import load_pretrained
-from .cluster import nearest_assignment, share_weights
+from .cluster import share_weights
 from .coding import code_model
+from .compensate import nearest_layer
 from .layers import named_convs
 from .options import AdaptOptions
 from .retrain import held_out_top1, labelled_batches, retrain
@@ -73,6 +74,7 @@ def adapt(base_data: bytes, train_data: str, options: AdaptOptions, progress: bo
             torch.from_numpy(layer.codebook.copy()),
             torch.from_numpy(layer.index),
             torch.from_numpy(layer.mask),
+            None if layer.scale is None else torch.from_numpy(layer.scale.copy()),
         )
         for layer in contents.layers
         if not (replaced and layer.name == HEAD)
@@ -102,9 +104,8 @@ def adapt(base_data: bytes, train_data: str, options: AdaptOptions, progress: bo
             p.requires_grad_(True)
         base_top1 = evaluate()
         head, mask = convs[HEAD], torch.ones_like(convs[HEAD].weight, dtype=torch.bool)
-        shared[HEAD] = share_weights(
-            head, *nearest_assignment(head.weight, by_name[HEAD].bits, mask, options.rate_weight), mask
-        )
+        rounded = nearest_layer(head.weight, mask, by_name[HEAD].bits, options.rate_weight, channel_scales=False)
+        shared[HEAD] = share_weights(head, rounded.codebook, rounded.index, mask)
     # every codebook and bias adapts, at a fraction of the head's rate: the features are ImageNet's
     retrain(
         model,

@@ -21,6 +21,7 @@ On ImageNet v1.1 at 6 bits this takes the file from 0.728 to 0.668 MB at the sam
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ def kmeans_1d(
     lo, hi = float(values.min()), float(values.max())
     k = max(1, min(k, len(np.unique(values))))
     centroids = np.linspace(lo, hi, k)
-    lam = rate_weight * np.log(2) / 6 * ((hi - lo) / (k - 1)) ** 2 if k > 1 else 0.0
+    lam = _lagrangian(values, k, rate_weight)
     code_bits = np.zeros(k)  # of the previous partition: what joining each cluster costs
     for _ in range(iterations):
         labels = _assign(values, centroids, code_bits, lam)
@@ -57,15 +58,28 @@ def kmeans_1d(
     return centroids[used], (np.cumsum(used) - 1)[labels]
 
 
+def _lagrangian(values: np.ndarray, k: int, rate_weight: float) -> float:
+    """lambda of the module docstring: rate_weight x (ln 2 / 6) x the linear initialisation's step^2."""
+    if k < 2 or rate_weight == 0:
+        return 0.0
+    return rate_weight * np.log(2) / 6 * ((float(values.max()) - float(values.min())) / (k - 1)) ** 2
+
+
 def _assign(values: np.ndarray, centroids: np.ndarray, code_bits: np.ndarray, lam: float) -> np.ndarray:
-    """argmin_j (v - c_j)^2 + lam * code_bits_j for every value, exactly, in O(n log k).
+    """argmin_j (v - c_j)^2 + lam * code_bits_j for every value, exactly, in O(n log k)."""
+    hull, breaks = _envelope(centroids, code_bits, lam)
+    return hull[np.searchsorted(breaks, values)]
+
+
+def _envelope(centroids: np.ndarray, code_bits: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, breaks): a value between ``breaks[i-1]`` and ``breaks[i]`` costs least at ``codes[i]``.
 
     Expanded, the cost is v^2 + (c_j^2 + lam b_j) - 2 c_j v: lines in v, so the winners are the
     lower envelope of k lines (the convex hull trick) and each value finds its line by binary
     search over the envelope's breakpoints. With lam = 0 it is nearest-centroid assignment.
     """
     if lam == 0:
-        return np.searchsorted((centroids[1:] + centroids[:-1]) / 2, values)
+        return np.arange(len(centroids)), (centroids[1:] + centroids[:-1]) / 2
     intercepts = centroids**2 + lam * code_bits
     hull: list[int] = []  # centroids ascending = slopes -2c descending, as the envelope needs
     for j in range(len(centroids)):
@@ -79,7 +93,7 @@ def _assign(values: np.ndarray, centroids: np.ndarray, code_bits: np.ndarray, la
             hull.pop()
         hull.append(j)
     breaks = np.array([_crossing(a, b, centroids, intercepts) for a, b in itertools.pairwise(hull)])
-    return np.asarray(hull, dtype=np.int64)[np.searchsorted(breaks, values)]
+    return np.asarray(hull, dtype=np.int64), breaks
 
 
 def _crossing(a: int, b: int, centroids: np.ndarray, intercepts: np.ndarray) -> float:
@@ -88,12 +102,16 @@ def _crossing(a: int, b: int, centroids: np.ndarray, intercepts: np.ndarray) -> 
 
 
 class SharedWeight(nn.Module):
-    """weight = codebook[index] * mask. Indexing's backward sums the gradients of every weight
-    in a cluster into its centroid, which is exactly Deep Compression's centroid update."""
+    """weight = [scale x] codebook[index] * mask, ``scale`` one per output channel when given.
+    Indexing's backward sums the gradients of every weight in a cluster into its centroid,
+    which is exactly Deep Compression's centroid update; the scales train alongside."""
 
-    def __init__(self, codebook: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> None:
+    def __init__(
+        self, codebook: torch.Tensor, index: torch.Tensor, mask: torch.Tensor, scale: torch.Tensor | None = None
+    ) -> None:
         super().__init__()
         self.codebook = nn.Parameter(codebook)
+        self.scale = None if scale is None else nn.Parameter(scale)
         self.register_buffer("index", index)
         self.register_buffer("mask", mask)
 
@@ -101,22 +119,46 @@ class SharedWeight(nn.Module):
         # index_select, not codebook[index]: advanced indexing's backward (index_put_ with
         # accumulate) adds in a thread-dependent order on CPU, which made fine-tuning differ run
         # to run; index_select's backward (index_add_) is deterministic there.
-        return self.codebook.index_select(0, self.index.reshape(-1)).view_as(self.index) * self.mask
+        values = self.codebook.index_select(0, self.index.reshape(-1)).view_as(self.index)
+        if self.scale is not None:
+            values = values * self.scale.view(-1, *[1] * (values.dim() - 1))
+        return values * self.mask
 
 
-def nearest_assignment(
-    weight: torch.Tensor, bits: int, mask: torch.Tensor, rate_weight: float = 0.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(codebook, index per weight): k-means over the weights that survived pruning (``mask``)."""
-    centroids, labels = kmeans_1d(weight.detach()[mask].double().numpy(), 2**bits, rate_weight=rate_weight)
-    index = torch.zeros(weight.shape, dtype=torch.long)
-    index[mask] = torch.from_numpy(labels)
-    return torch.from_numpy(centroids).float(), index
+@dataclass
+class Codebook:
+    """A layer's shared values and the rule that assigns a weight to one: nearest value, or with
+    a rate weight, least squared error + lambda x code length (the k-means' own assignment)."""
+
+    values: torch.Tensor  # float32 holding float16 values (as the file stores them), ascending
+    codes: torch.Tensor  # long: the index a weight between two consecutive breaks takes
+    breaks: torch.Tensor  # float64, ascending
+
+    def assign(self, weights: torch.Tensor) -> torch.Tensor:
+        return self.codes[torch.bucketize(weights.double(), self.breaks)]
 
 
-def share_weights(conv: nn.Conv2d, codebook: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> SharedWeight:
-    """Make ``conv.weight`` = codebook[index] * mask, with the codebook trainable."""
-    shared = SharedWeight(codebook, torch.where(mask, index, 0), mask.float())
+def kmeans_codebook(values: torch.Tensor, bits: int, rate_weight: float = 0.0) -> Codebook:
+    """k-means over ``values`` at ``bits`` (entropy-constrained when ``rate_weight`` > 0), the
+    centroids rounded to float16, and the assignment rule for the rounded ones."""
+    data = values.detach().double().cpu().numpy()
+    centroids, labels = kmeans_1d(data, 2**bits, rate_weight=rate_weight)
+    rounded, merged = np.unique(centroids.astype(np.float16).astype(np.float64), return_inverse=True)
+    counts = np.bincount(merged[labels], minlength=len(rounded))
+    code_bits = -np.log2(np.maximum(counts, 1) / len(data))
+    codes, breaks = _envelope(rounded, code_bits, _lagrangian(data, min(2**bits, len(np.unique(data))), rate_weight))
+    return Codebook(torch.from_numpy(rounded).float(), torch.from_numpy(codes).long(), torch.from_numpy(breaks))
+
+
+def share_weights(
+    conv: nn.Conv2d,
+    codebook: torch.Tensor,
+    index: torch.Tensor,
+    mask: torch.Tensor,
+    scale: torch.Tensor | None = None,
+) -> SharedWeight:
+    """Make ``conv.weight`` = [scale x] codebook[index] * mask, with codebook and scales trainable."""
+    shared = SharedWeight(codebook, torch.where(mask, index, 0), mask.float(), scale)
     parametrize.register_parametrization(conv, "weight", shared, unsafe=True)
     conv.parametrizations.weight.original.requires_grad_(False)
     return shared

@@ -37,11 +37,13 @@ def code_model(
     preprocess: Preprocess,
     classes: list[str] | None,
 ) -> CodedModel:
-    """Code ``model``, whose convolutions ``shared`` holds as (codebook, index, mask); ``layers``
+    """Code ``model``, whose convolutions ``shared`` holds as (codebook, index, mask[, scales]); ``layers``
     gives each one's (paper name, index bits, gap bits) in file order. The sharing is removed:
     ``model`` keeps the decoded weights."""
     for name in shared:
         _round_to_stored(shared[name].codebook)
+        if shared[name].scale is not None:
+            _round_to_stored(shared[name].scale)
     paths = conv_paths(model.config)
     coded = [
         sqz.CodedLayer(
@@ -52,6 +54,7 @@ def code_model(
             shared[name].mask.cpu().numpy().astype(bool),
             bits,
             gap_bits,
+            None if shared[name].scale is None else shared[name].scale.detach().cpu().numpy().copy(),
         )
         for name, bits, gap_bits in layers
     ]

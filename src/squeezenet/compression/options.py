@@ -46,6 +46,11 @@ class CompressOptions:
         None, "e.g. 0.7MB: bits per layer by measured sensitivity, the file at most this size", low=1, kind="bytes"
     )
     compensate: bool = option(True, "round each weight to its nearest centroid even when images are given")
+    channel_scales: bool | None = option(
+        None,
+        "stretch each layer's shared codebook per output channel (default: chosen per layer under --size-budget, "
+        "else off as Deep Compression)",
+    )
     rate_weight: float = option(
         1.0,
         "entropy-constrained k-means: weight of code length against error (0: plain k-means as Deep "

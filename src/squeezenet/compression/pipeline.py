@@ -23,11 +23,11 @@ from ..formats.loaded import LoadedModel
 from ..models.summary import ALEXNET_BYTES
 from ..utils.device import pick_device
 from . import sensitivity
-from .cluster import nearest_assignment, share_weights
+from .cluster import share_weights
 from .coding import CodedModel, code_model
-from .compensate import compensated_assignment
+from .compensate import compensated_assignment, nearest_layer
 from .density import parse_bits, parse_density
-from .layers import forward_blocks, named_convs
+from .layers import named_convs
 from .options import CompressOptions
 from .prune import apply_pruning, density_schedule, remove_pruning
 from .retrain import frozen_copy, held_out_top1, labelled_batches, retrain, unlabelled_batches
@@ -63,6 +63,7 @@ class CompressReport:
     retrain_steps: int = 0
     finetune_steps: int = 0
     size_budget_attempts: int = 1
+    sharing: dict[str, str] = dataclasses.field(default_factory=dict)  # per layer: compensated or nearest
     held_out: HeldOut | None = None  # with labelled data: the images it holds out, before and after
 
     @property
@@ -114,6 +115,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
     convs = named_convs(model)
     densities = parse_density(options.density or default_density(options.epochs), list(convs))
     bits = parse_bits(options.bits, options.bits_spec, list(convs))
+    scaled = dict.fromkeys(convs, bool(options.channel_scales))
     _check_budget_reachable(model, densities, options)
     if options.calib_data is not None:
         image_files(options.calib_data)  # an empty folder is refused now, not after pruning and retraining
@@ -130,17 +132,28 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
 
     target = options.size_budget
     if target is not None:  # measured once; each attempt below only re-chooses for a lower target
-        table = sensitivity.measure(model, named_convs(model), masks, images[:32], options.rate_weight, progress)
+        table = sensitivity.measure(
+            model,
+            named_convs(model),
+            masks,
+            images[: sensitivity.IMAGES],
+            options.rate_weight,
+            (False, True) if options.channel_scales is None else (options.channel_scales,),
+            compensating,
+            progress,
+        )
     for attempt in range(BUDGET_ATTEMPTS):
         if target is not None:
-            bits = sensitivity.choose_bits(table, list(convs), target, _fixed_bytes(model, masks, options))
+            chosen = sensitivity.choose(table, list(convs), target, _fixed_bytes(model, masks, options))
+            bits = {name: setting.bits for name, setting in chosen.items()}
+            scaled = {name: setting.scaled for name, setting in chosen.items()}
         coded = copy.deepcopy(model)  # sharing rewrites the weights: every attempt starts from the pruned model
         if dense is not None:
             with torch.no_grad():
                 for name, conv in named_convs(coded).items():
                     conv.weight.copy_(dense[name])
-        result = _share_and_code(
-            coded, loaded, masks, bits, images if compensating else None, options, retraining, progress
+        result, sharing = _share_and_code(
+            coded, loaded, masks, bits, scaled, images if compensating else None, options, retraining, progress
         )
         if options.size_budget is None or len(result.data) <= options.size_budget:
             break
@@ -178,6 +191,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
         retrain_steps=retraining.steps if retraining else 0,
         finetune_steps=retraining.finetune_steps if retraining else 0,
         size_budget_attempts=attempt + 1,
+        sharing=sharing,
     )
     if options.data is not None:
         (before, after), images = held_out_top1(
@@ -235,24 +249,38 @@ def _share_and_code(
     loaded: LoadedModel,
     masks: dict[str, torch.Tensor],
     bits: dict[str, int],
+    scaled: dict[str, bool],
     images: torch.Tensor | None,
     options: CompressOptions,
     retraining: _Retraining | None,
     progress: bool,
-) -> CodedModel:
-    """Share each layer's weights at ``bits`` (error-compensated when ``images`` are given),
-    fine-tune the centroids, and code."""
+) -> tuple[CodedModel, dict[str, str]]:
+    """Share each layer's weights at ``bits``, its codebook ``scaled`` per channel or not
+    (error-compensated when ``images`` are given), fine-tune the centroids, and code; also say
+    how each layer was shared."""
     convs = named_convs(model)
     if images is not None:
         assignment = compensated_assignment(
-            forward_blocks(model), convs, masks, bits, images, options.rate_weight, progress
+            copy.deepcopy(loaded.model).float().eval(),
+            model,
+            masks,
+            bits,
+            scaled,
+            images,
+            options.rate_weight,
+            progress,
         )
     else:
         assignment = {
-            name: nearest_assignment(conv.weight, bits[name], masks[name], options.rate_weight)
+            name: nearest_layer(conv.weight, masks[name], bits[name], options.rate_weight, scaled[name])
             for name, conv in convs.items()
         }
-    shared = {name: share_weights(conv, *assignment[name], masks[name]) for name, conv in convs.items()}
+    shared = {
+        name: share_weights(
+            conv, assignment[name].codebook, assignment[name].index, masks[name], assignment[name].scale
+        )
+        for name, conv in convs.items()
+    }
     if retraining and retraining.finetune_steps:  # only centroids and biases move now
         retrain(
             model,
@@ -266,7 +294,8 @@ def _share_and_code(
             progress,
         )
     layers = [(name, bits[name], options.gap_bits) for name in convs]
-    return code_model(model, shared, layers, loaded.preprocess, loaded.classes)
+    methods = {name: a.method for name, a in assignment.items()}
+    return code_model(model, shared, layers, loaded.preprocess, loaded.classes), methods
 
 
 def default_density(epochs: float) -> str:
@@ -309,11 +338,15 @@ def _fixed_bytes(model: torch.nn.Module, masks: dict[str, torch.Tensor], options
 
 
 def format_report(report: CompressReport) -> str:
-    head = f"{'layer':<20} {'density':>7} {'bits':>4} {'codebook':>9} {'indices':>9} {'positions':>9} {'params':>9}"
+    head = (
+        f"{'layer':<20} {'density':>7} {'bits':>4} {'scales':>6} {'codebook':>9} {'indices':>9} {'positions':>9} "
+        f"{'params':>9}"
+    )
     lines = [head, "-" * len(head)]
     for r in report.layers:
         lines.append(
-            f"{r.name:<20} {r.density:>7.2f} {r.bits:>4} {r.codebook_bytes:>9,} {r.index_bytes:>9,} "
+            f"{r.name:<20} {r.density:>7.2f} {r.bits:>4} {'yes' if r.scaled else 'no':>6} {r.codebook_bytes:>9,} "
+            f"{r.index_bytes:>9,} "
             f"{r.position_bytes:>9,} {r.params:>9,}"
         )
     lines.append("-" * len(head))
@@ -328,6 +361,12 @@ def format_report(report: CompressReport) -> str:
         f"coded streams {streams:,} bytes; order-0 entropy of their symbols {report.stream_entropy_bytes:,} "
         "bytes (the floor for any coder that codes them independently)"
     )
+    rounded = [name for name, method in report.sharing.items() if method == "nearest"]
+    if rounded and len(rounded) < len(report.sharing):
+        lines.append(
+            f"{len(rounded)} of {len(report.sharing)} layers kept nearest-centroid rounding, which scored a lower "
+            f"output error on the calibration images than compensation: {', '.join(rounded)}"
+        )
     lines.append(f"compressed in {report.compress_seconds:.1f} s, decoded in {report.decode_seconds:.2f} s")
     if report.held_out:
         h = report.held_out

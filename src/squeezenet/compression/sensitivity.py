@@ -1,11 +1,15 @@
-"""Choose bits per layer by measured sensitivity, to fit a size budget.
+"""Choose each layer's width (and whether it stretches its codebook per channel) to fit a size budget.
 
-Each layer alone is weight-shared at each candidate bit width; the damage is the KL
-divergence between the original model's and the modified model's outputs on a few
-unlabelled images. Starting from the widest code, the layer whose next narrowing costs the
-least damage per byte saved is narrowed, until the estimated file fits the budget. File
-sizes are estimated from the index entropy, which Huffman coding approaches within a few
-percent.
+Each layer alone is weight-shared at each candidate setting, the way ``compress`` will share it
+(error-compensated on the layer's input Hessian when ``compensate`` is set, else rounded to the
+nearest centroid); the damage is the KL divergence between the original model's and the
+modified model's outputs on a few unlabelled images, and the bytes are the index stream at its
+entropy (which Huffman coding approaches within a few percent) plus the stored codebook and
+scales. Damages of different layers add, to first order, so the budget is met the classical
+rate-distortion way: each layer's settings reduced to the lower convex hull of (bytes, damage),
+then, from every layer's largest setting, the step that costs the least damage per byte saved
+is taken until the estimated file fits, and the bytes a last large step saved beyond the budget
+are given back to the layers whose wider settings buy the most per byte.
 """
 
 from __future__ import annotations
@@ -20,24 +24,31 @@ from torch import nn
 from ..errors import OptionError
 from ..formats.sqz import STORED_BYTES
 from ..utils.progress import track
-from .cluster import kmeans_1d
+from .compensate import assign_layer, input_hessians, nearest_layer
 
-CANDIDATE_BITS = (8, 7, 6, 5, 4)
+CANDIDATE_BITS = (8, 7, 6, 5, 4, 3, 2)
+IMAGES = 32  # scored per candidate: enough to rank damages, few enough for every setting of every layer
 
 
-def _entropy_bytes(labels: np.ndarray, k: int) -> float:
-    """The index stream at its entropy, plus the codebook as the file stores it."""
-    counts = np.bincount(labels, minlength=k)
+@dataclass(frozen=True)
+class Setting:
+    bits: int
+    scaled: bool  # per-output-channel scales on the codebook
+
+
+def _entropy_bytes(labels: np.ndarray, stored_values: int) -> float:
+    """The index stream at its entropy, plus the codebook (and scales) as the file stores them."""
+    counts = np.bincount(labels)
     p = counts[counts > 0] / len(labels)
-    return float(-(p * np.log2(p)).sum() * len(labels) / 8 + STORED_BYTES * k)
+    return float(-(p * np.log2(p)).sum() * len(labels) / 8 + STORED_BYTES * stored_values)
 
 
 @dataclass
 class Sensitivity:
-    """Per (layer, bits): the damage of sharing that layer alone, and its estimated bytes."""
+    """Per layer and setting: the damage of sharing that layer alone, and its estimated bytes."""
 
-    damage: dict[tuple[str, int], float]
-    size: dict[tuple[str, int], float]
+    damage: dict[tuple[str, Setting], float]
+    size: dict[tuple[str, Setting], float]
 
 
 @torch.no_grad()
@@ -47,47 +58,82 @@ def measure(
     masks: dict[str, torch.Tensor],
     images: torch.Tensor,
     rate_weight: float = 0.0,
+    scales: tuple[bool, ...] = (False, True),
+    compensate: bool = True,
     progress: bool = False,
 ) -> Sensitivity:
-    """Share each layer alone at each candidate width; measured once, then ``choose_bits`` may be
-    asked for several budgets."""
+    """Share each layer alone at every candidate width, with and/or without channel scales
+    (``scales``); measured once, then ``choose`` may be asked for several budgets."""
     model.eval()
     reference = F.log_softmax(model(images), dim=1)
+    hessians = input_hessians(model, convs, images) if compensate else {}
     table = Sensitivity({}, {})
     for name, conv in track(convs.items(), len(convs), "sensitivity", "layer", quiet=not progress):
         original = conv.weight.detach().clone()
         mask = masks[name]
-        values = original[mask].double().numpy()
-        for bits in CANDIDATE_BITS:
-            centroids, labels = kmeans_1d(values, 2**bits, rate_weight=rate_weight)
-            shared = torch.zeros_like(original)
-            shared[mask] = torch.from_numpy(centroids[labels]).float()
-            conv.weight.copy_(shared)
+        for setting in (Setting(bits, scaled) for bits in CANDIDATE_BITS for scaled in scales):
+            if compensate:
+                h = hessians[name]
+                shared = assign_layer(original, mask, setting.bits, h, h, rate_weight, setting.scaled)
+            else:
+                shared = nearest_layer(original, mask, setting.bits, rate_weight, setting.scaled)
+            conv.weight.copy_(shared.weight(mask))
             out = F.log_softmax(model(images), dim=1)
-            table.damage[name, bits] = float(F.kl_div(out, reference, log_target=True, reduction="batchmean"))
-            table.size[name, bits] = _entropy_bytes(labels, len(centroids))
+            table.damage[name, setting] = float(F.kl_div(out, reference, log_target=True, reduction="batchmean"))
+            stored_values = len(shared.codebook) + (0 if shared.scale is None else len(shared.scale))
+            table.size[name, setting] = _entropy_bytes(shared.index[mask].numpy(), stored_values)
         conv.weight.copy_(original)
     return table
 
 
-def choose_bits(table: Sensitivity, names: list[str], budget_bytes: int, fixed_bytes: int) -> dict[str, int]:
-    """Bits per layer whose estimated total (``fixed_bytes`` plus indices) fits ``budget_bytes``:
-    from the widest code, narrow the layer that loses least damage per byte saved, until it fits."""
-    bits = {name: CANDIDATE_BITS[0] for name in names}
-    total = fixed_bytes + sum(table.size[n, b] for n, b in bits.items())
+def _hull(points: list[tuple[float, float, Setting]]) -> list[tuple[float, float, Setting]]:
+    """The lower convex hull of (bytes, damage, setting), largest first: the settings worth taking,
+    each step down saving bytes at a damage per byte that only grows."""
+    hull: list[tuple[float, float, Setting]] = []
+    for point in sorted(points, key=lambda p: (p[0], p[1])):  # smallest first, then reversed
+        if hull and point[1] >= hull[-1][1]:
+            continue  # larger and no less damage than a smaller setting: never worth it
+        while len(hull) >= 2 and _turns_left(hull[-2], hull[-1], point):
+            hull.pop()
+        hull.append(point)
+    return hull[::-1]
+
+
+def _turns_left(a: tuple, b: tuple, c: tuple) -> bool:
+    """b lies on or above the segment from a to c (sizes ascending): not on the lower hull."""
+    return (b[1] - a[1]) * (c[0] - a[0]) >= (c[1] - a[1]) * (b[0] - a[0])
+
+
+def choose(table: Sensitivity, names: list[str], budget_bytes: int, fixed_bytes: int) -> dict[str, Setting]:
+    """A setting per layer whose estimated total (``fixed_bytes`` plus indices, codebooks and
+    scales) fits ``budget_bytes``, by the least damage per byte saved at each step."""
+    hulls = {
+        name: _hull([(size, table.damage[key], key[1]) for key, size in table.size.items() if key[0] == name])
+        for name in names
+    }
+    at = dict.fromkeys(names, 0)
+    total = fixed_bytes + sum(hulls[name][0][0] for name in names)
     while total > budget_bytes:
-        options = []
-        for name, b in bits.items():
-            i = CANDIDATE_BITS.index(b)
-            if i + 1 < len(CANDIDATE_BITS):
-                nb = CANDIDATE_BITS[i + 1]
-                saved = table.size[name, b] - table.size[name, nb]
-                options.append(((table.damage[name, nb] - table.damage[name, b]) / max(saved, 1e-9), name, nb, saved))
-        if not options:
+        steps = [
+            ((hulls[n][at[n] + 1][1] - hulls[n][at[n]][1]) / (hulls[n][at[n]][0] - hulls[n][at[n] + 1][0]), n)
+            for n in names
+            if at[n] + 1 < len(hulls[n])
+        ]
+        if not steps:
             raise OptionError(
                 "size_budget", f"{budget_bytes:,} bytes: no bit allocation fits; prune more ({{density}})", "density"
             )
-        _, name, nb, saved = min(options)
-        bits[name] = nb
-        total -= saved
-    return bits
+        _, name = min(steps)
+        total -= hulls[name][at[name]][0] - hulls[name][at[name] + 1][0]
+        at[name] += 1
+    while True:  # the last step may have saved far more than needed: give back what still fits
+        ups = [
+            ((hulls[n][at[n]][1] - hulls[n][at[n] - 1][1]) / (hulls[n][at[n] - 1][0] - hulls[n][at[n]][0]), n)
+            for n in names
+            if at[n] > 0 and total + hulls[n][at[n] - 1][0] - hulls[n][at[n]][0] <= budget_bytes
+        ]
+        if not ups:
+            return {name: hulls[name][at[name]][2] for name in names}
+        _, name = max(ups)
+        total += hulls[name][at[name] - 1][0] - hulls[name][at[name]][0]
+        at[name] -= 1

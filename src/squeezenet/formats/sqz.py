@@ -3,7 +3,8 @@
 Layout (all integers little-endian)::
 
     magic   b"SQZF"            4 bytes
-    version u16 = 2            format version; readers refuse others
+    version u16 = 2 or 3       format version: 3 when a layer has channel scales, else 2;
+                               readers refuse others
     flags   u16 = 0            reserved
     hlen    u32                length of the compressed header
     header  zlib(JSON)         config, preprocessing, classes, and a table of layers
@@ -15,12 +16,18 @@ Layout (all integers little-endian)::
                                every chunk at once
     blobs                      per coded layer, in table order:
                                  codebook      k x float16 (the shared weight values)
+                                 scales        version 3, a layer marked "scaled" only:
+                                               float16 per output channel
                                  index stream  Huffman-coded cluster indices
                                  gap stream    for a pruned layer only, Huffman-coded gaps
                                then every uncoded tensor (biases) as float16
     crc32   u32                over everything before it
 
-Codebooks and biases are float16: the compressor rounds them (``stored``) before coding, so the
+A scaled layer's weight is scale[out channel] x codebook[index]: one codebook shared by every
+channel of the layer, stretched per channel, which keeps one code table a layer while each
+filter gets its own range (error-compensated sharing fits it; ``compression/compensate.py``).
+
+Codebooks, scales and biases are float16: the compressor rounds them (``stored``) before coding, so the
 file rebuilds exactly the model it reports. The code tables are deflated together.
 
 Updates: ``formats/sqzpatch.py`` (beside this module) specifies the ``.sqzpatch`` file, which
@@ -66,7 +73,7 @@ from .imagenet import IMAGENET_MARKER, imagenet_classes
 from .preprocess import Preprocess
 
 MAGIC = b"SQZF"
-VERSION = 2
+VERSIONS = (2, 3)  # 3 adds per-channel scales; a file without them is written as 2, byte for byte as before
 STORED = "<f2"  # codebooks and biases
 STORED_BYTES = np.dtype(STORED).itemsize
 PREFIX = struct.Struct("<4sHHI")
@@ -90,10 +97,14 @@ class CodedLayer:
     mask: np.ndarray  # bool, weight shape
     bits: int
     gap_bits: int = 8
+    scale: np.ndarray | None = None  # float32 per output channel, or None: the codebook as it is
 
     def weight(self) -> np.ndarray:
-        """What the layer decodes to: codebook[index] where the mask keeps a weight, else 0."""
-        return np.where(self.mask, self.codebook[self.index], np.float32(0)).astype(np.float32)
+        """What the layer decodes to: [scale x] codebook[index] where the mask keeps a weight, else 0."""
+        values = self.codebook[self.index]
+        if self.scale is not None:
+            values = values * self.scale.reshape((-1,) + (1,) * (values.ndim - 1))
+        return np.where(self.mask, values, np.float32(0)).astype(np.float32)
 
 
 def stored(values: np.ndarray) -> np.ndarray:
@@ -117,6 +128,7 @@ class LayerBytes:
     index_bytes: int
     position_bytes: int
     params: int
+    scaled: bool = False  # codebook_bytes then include a float16 scale per output channel
 
 
 @dataclass(frozen=True)
@@ -191,9 +203,14 @@ def encode_sqz(
             "gap_bits": layer.gap_bits,
             "entries": len(symbols),
         }
-        if not np.array_equal(stored(layer.codebook), layer.codebook):
-            raise ValueError(f"{layer.key}: round the codebook with stored() before coding it")
-        codebook = layer.codebook.astype(STORED).tobytes()
+        stored_parts = [layer.codebook] if layer.scale is None else [layer.codebook, layer.scale]
+        if not all(np.array_equal(stored(part), part) for part in stored_parts):
+            raise ValueError(f"{layer.key}: round the codebook and scales with stored() before coding them")
+        if layer.scale is not None:
+            if layer.scale.shape != layer.index.shape[:1]:
+                raise ValueError(f"{layer.key}: one scale per output channel, got shape {layer.scale.shape}")
+            entry["scaled"] = True
+        codebook = b"".join(part.astype(STORED).tobytes() for part in stored_parts)
         index_table, index_data, entry["index"], index_entropy = _stream(symbols, k + (1 if sparse else 0))
         entropy_bits += index_entropy
         tables.append(index_table)
@@ -214,6 +231,7 @@ def encode_sqz(
                 len(index_data),
                 len(gap_data),
                 int(layer.mask.size),
+                layer.scale is not None,
             )
         )
     for key, values in raw.items():
@@ -229,9 +247,10 @@ def encode_sqz(
     }
     packed = zlib.compress(json.dumps(header, sort_keys=True, separators=(",", ":")).encode(), 9)
     packed_tables = zlib.compress(b"".join(tables), 9)
+    version = VERSIONS[1] if any(layer.scale is not None for layer in layers) else VERSIONS[0]
     body = b"".join(
         [
-            PREFIX.pack(MAGIC, VERSION, 0, len(packed)),
+            PREFIX.pack(MAGIC, version, 0, len(packed)),
             packed,
             TABLES_LENGTH.pack(len(packed_tables)),
             packed_tables,
@@ -274,14 +293,20 @@ class LayerEntry:
     entries: int
     index: StreamEntry
     gaps: StreamEntry | None
+    scaled: bool = False  # a float16 scale per output channel follows the codebook, in its section
 
     @property
     def numel(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def codebook_values(self) -> int:
+        """float16 values in the codebook section: the codebook, then any channel scales."""
+        return self.k + (self.shape[0] if self.scaled else 0)
+
     def section_sizes(self) -> list[int]:
-        """Codebook, index stream, [gap stream]: the layer's sections in file order."""
-        return [STORED_BYTES * self.k, self.index.nbytes] + ([self.gaps.nbytes] if self.gaps else [])
+        """Codebook [and scales], index stream, [gap stream]: the layer's sections in file order."""
+        return [STORED_BYTES * self.codebook_values, self.index.nbytes] + ([self.gaps.nbytes] if self.gaps else [])
 
 
 @dataclass(frozen=True)
@@ -334,8 +359,11 @@ def _stream_entry(meta: object, file_bytes: int) -> StreamEntry:
     return StreamEntry(_int(meta.get("bits"), 0, 8 * nbytes, "stream bits"), nbytes)
 
 
-def _layer_entry(entry: dict, shape: tuple[int, ...], file_bytes: int) -> LayerEntry:
+def _layer_entry(entry: dict, shape: tuple[int, ...], file_bytes: int, version: int) -> LayerEntry:
     numel = math.prod(shape)
+    scaled = entry.get("scaled") is True
+    if scaled and version < VERSIONS[1]:
+        raise SqueezeNetError(f"header declares channel scales, which version {version} files do not have")
     k = _int(entry.get("k"), 1, 256, "k")
     sparse = entry.get("sparse") is True
     gap_bits = _int(entry.get("gap_bits"), 1, 16, "gap_bits")
@@ -351,7 +379,17 @@ def _layer_entry(entry: dict, shape: tuple[int, ...], file_bytes: int) -> LayerE
             raise SqueezeNetError("chunk table does not add up to the stream")
     name = entry["name"] if isinstance(entry.get("name"), str) else entry["key"]
     return LayerEntry(
-        entry["key"], name, shape, _int(entry.get("bits"), 1, 8, "bits"), k, sparse, gap_bits, entries, index, gaps
+        entry["key"],
+        name,
+        shape,
+        _int(entry.get("bits"), 1, 8, "bits"),
+        k,
+        sparse,
+        gap_bits,
+        entries,
+        index,
+        gaps,
+        scaled,
     )
 
 
@@ -375,8 +413,8 @@ def _parse_header(data: bytes) -> SqzHeader:
     magic, version, _flags, hlen = PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise SqueezeNetError("wrong magic bytes")
-    if version != VERSION:
-        raise SqueezeNetError(f"format version {version}; this reader knows {VERSION}")
+    if version not in VERSIONS:
+        raise SqueezeNetError(f"format version {version}; this reader knows {' and '.join(map(str, VERSIONS))}")
     if zlib.crc32(data[: -CRC.size]) != CRC.unpack(data[-CRC.size :])[0]:
         raise SqueezeNetError("checksum mismatch: the file is damaged")
     body_end = len(data) - CRC.size
@@ -402,7 +440,7 @@ def _parse_header(data: bytes) -> SqzHeader:
             raise SqueezeNetError("malformed tensor table")
         declared[entry["key"]] = _shape(entry.get("shape"))
     check_shapes(config, declared, "header")  # before anything is allocated
-    layers = tuple(_layer_entry(e, declared[e["key"]], len(data)) for e in header["layers"])
+    layers = tuple(_layer_entry(e, declared[e["key"]], len(data), version) for e in header["layers"])
     raw = tuple((e["key"], declared[e["key"]]) for e in header["raw"])
     tables_bytes = TABLES_LENGTH.unpack_from(data, header_end)[0]
     parsed = SqzHeader(config, preprocess, class_spec, layers, raw, header_end, tables_bytes)
@@ -471,7 +509,10 @@ def _decode(data: bytes) -> SqzContents:
         return Stream(payload, entry.bits, count, lengths, (np.cumsum(chunk_bits) - chunk_bits).astype(np.uint32))
 
     for layer in header.layers:
-        codebooks.append(np.frombuffer(next(parts), dtype=STORED).astype(np.float32))
+        values = np.frombuffer(next(parts), dtype=STORED).astype(np.float32)
+        if not np.isfinite(values).all():
+            raise SqueezeNetError(f"{layer.key}: codebook or scales not finite")
+        codebooks.append((values[: layer.k], values[layer.k :] if layer.scaled else None))
         streams.append(stream(layer.index, layer.entries, layer.k + layer.sparse, next(parts)))
         if layer.gaps is not None:
             streams.append(stream(layer.gaps, layer.entries, 1 << layer.gap_bits, next(parts)))
@@ -479,11 +520,13 @@ def _decode(data: bytes) -> SqzContents:
         raise SqueezeNetError("trailing bytes after the last tensor or code table")
     raw = {key: np.frombuffer(next(parts), dtype=STORED).astype(np.float32).reshape(shape) for key, shape in header.raw}
     decoded = iter(decode_many(streams))
-    layers = [_rebuild(layer, codebook, decoded) for layer, codebook in zip(header.layers, codebooks)]
+    layers = [_rebuild(layer, *stored, decoded) for layer, stored in zip(header.layers, codebooks)]
     return SqzContents(header, layers, raw)
 
 
-def _rebuild(layer: LayerEntry, codebook: np.ndarray, decoded: Iterator[np.ndarray]) -> CodedLayer:
+def _rebuild(
+    layer: LayerEntry, codebook: np.ndarray, scale: np.ndarray | None, decoded: Iterator[np.ndarray]
+) -> CodedLayer:
     """A layer's decoded symbols (and gaps) as indices and a mask."""
     symbols = next(decoded).astype(np.int64)
     index, mask = np.zeros(layer.numel, dtype=np.int64), np.zeros(layer.numel, dtype=bool)
@@ -505,6 +548,7 @@ def _rebuild(layer: LayerEntry, codebook: np.ndarray, decoded: Iterator[np.ndarr
         mask.reshape(layer.shape),
         layer.bits,
         layer.gap_bits,
+        scale,
     )
 
 
