@@ -65,14 +65,14 @@ class _Seen(Exception):
 
 
 def _columns(block: nn.Module, convs: dict[str, nn.Conv2d], x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The im2col columns (float64, one per output position) each of ``convs`` reads while
-    ``block`` runs on ``x``; the pass stops once every conv has seen its input."""
+    """The im2col columns (one per output position) each of ``convs`` reads while ``block`` runs
+    on ``x``; the pass stops once every conv has seen its input."""
     columns: dict[str, torch.Tensor] = {}
 
     def hook(name: str, conv: nn.Conv2d):
         def keep(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
             cols = F.unfold(inputs[0], conv.kernel_size, conv.dilation, conv.padding, conv.stride)
-            columns[name] = cols.transpose(0, 1).reshape(cols.shape[1], -1).double()
+            columns[name] = cols.transpose(0, 1).reshape(cols.shape[1], -1)
             if len(columns) == len(convs):
                 raise _Seen
 
@@ -106,9 +106,9 @@ def input_statistics(
     for start in range(0, len(x), BATCH):
         seen = _columns(block, convs, x[start : start + BATCH])
         wanted = _columns(reference, reference_convs, x_reference[start : start + BATCH])
-        for name, cols in seen.items():
+        for name, cols in seen.items():  # float32 products per batch (fast kernels), summed in float64
             h, c = sums.get(name, (0, 0))
-            sums[name] = (h + cols @ cols.T, c + wanted[name] @ cols.T)
+            sums[name] = (h + (cols @ cols.T).double(), c + (wanted[name] @ cols.T).double())
         count += next(iter(seen.values())).shape[1]
     return {name: (h / count, c / count) for name, (h, c) in sums.items()}
 
@@ -120,7 +120,7 @@ def input_hessians(model: nn.Module, convs: dict[str, nn.Conv2d], images: torch.
     count: dict[str, int] = {}
     for start in range(0, len(images), BATCH):
         for name, cols in _columns(model, convs, images[start : start + BATCH]).items():
-            sums[name] = sums.get(name, 0) + cols @ cols.T
+            sums[name] = sums.get(name, 0) + (cols @ cols.T).double()
             count[name] = count.get(name, 0) + cols.shape[1]
     return {name: h / count[name] for name, h in sums.items()}
 
