@@ -219,7 +219,8 @@ def nearest_layer(
     weight: torch.Tensor, mask: torch.Tensor, bits: int, rate_weight: float = 0.0, channel_scales: bool = True
 ) -> Assignment:
     """Deep Compression's sharing, no images needed: k-means over the (scaled) surviving weights,
-    each rounded to its nearest centroid."""
+    each assigned by the codebook's own rule (its nearest centroid, or with a rate weight the
+    least error + lambda x code length)."""
     scale = channel_scale(weight, mask) if channel_scales else None
     w = weight.detach().reshape(len(weight), -1).double()
     if scale is not None:

@@ -74,7 +74,7 @@ from .preprocess import Preprocess
 
 MAGIC = b"SQZF"
 VERSIONS = (2, 3)  # 3 adds per-channel scales; a file without them is written as 2, byte for byte as before
-STORED = "<f2"  # codebooks and biases
+STORED = "<f2"  # codebooks, channel scales and biases
 STORED_BYTES = np.dtype(STORED).itemsize
 PREFIX = struct.Struct("<4sHHI")
 TABLES_LENGTH = struct.Struct("<I")
@@ -520,7 +520,7 @@ def _decode(data: bytes) -> SqzContents:
         raise SqueezeNetError("trailing bytes after the last tensor or code table")
     raw = {key: np.frombuffer(next(parts), dtype=STORED).astype(np.float32).reshape(shape) for key, shape in header.raw}
     decoded = iter(decode_many(streams))
-    layers = [_rebuild(layer, *stored, decoded) for layer, stored in zip(header.layers, codebooks)]
+    layers = [_rebuild(layer, *shared, decoded) for layer, shared in zip(header.layers, codebooks)]
     return SqzContents(header, layers, raw)
 
 
