@@ -193,11 +193,7 @@ def assign_layer(
 ) -> Assignment:
     """One layer, given ``H = X_q X_q^T`` and ``C = X X_q^T``: the codebook (k-means over the
     scaled surviving weights), then compensated and nearest indices, the lower output error kept."""
-    scale = channel_scale(weight, mask) if channel_scales else None
-    w = weight.detach().reshape(len(weight), -1).double()
-    keep = mask.reshape(len(weight), -1)
-    rows = scale.double()[:, None] if scale is not None else torch.ones(len(w), 1, dtype=torch.float64)
-    codebook = kmeans_codebook((w / rows)[keep], bits, rate_weight)
+    w, keep, scale, rows, codebook = _layer_codebook(weight, mask, bits, rate_weight, channel_scales)
     h = _damped(hessian)
     inverse = torch.cholesky_inverse(torch.linalg.cholesky(h))
     target = w + (w @ (cross - hessian)) @ inverse if not torch.equal(cross, hessian) else w
@@ -221,14 +217,21 @@ def nearest_layer(
     """Deep Compression's sharing, no images needed: k-means over the (scaled) surviving weights,
     each assigned by the codebook's own rule (its nearest centroid, or with a rate weight the
     least error + lambda x code length)."""
+    w, keep, scale, rows, codebook = _layer_codebook(weight, mask, bits, rate_weight, channel_scales)
+    index = torch.where(keep, codebook.assign(w / rows), 0)
+    return Assignment(codebook.values, index.reshape(weight.shape), scale, "nearest", float("nan"))
+
+
+def _layer_codebook(
+    weight: torch.Tensor, mask: torch.Tensor, bits: int, rate_weight: float, channel_scales: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor, Codebook]:
+    """(weights as out x columns in float64, their mask, the channel scales or None, the scale
+    each row is divided by, the codebook of the scaled surviving weights)."""
     scale = channel_scale(weight, mask) if channel_scales else None
     w = weight.detach().reshape(len(weight), -1).double()
-    if scale is not None:
-        w = w / scale.double()[:, None]
     keep = mask.reshape(len(weight), -1)
-    codebook = kmeans_codebook(w[keep], bits, rate_weight)
-    index = torch.where(keep, codebook.assign(w), 0)
-    return Assignment(codebook.values, index.reshape(weight.shape), scale, "nearest", float("nan"))
+    rows = scale.double()[:, None] if scale is not None else torch.ones(len(w), 1, dtype=torch.float64)
+    return w, keep, scale, rows, kmeans_codebook((w / rows)[keep], bits, rate_weight)
 
 
 def _damped(hessian: torch.Tensor) -> torch.Tensor:
