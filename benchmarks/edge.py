@@ -33,7 +33,8 @@ shared = require_shared()
 sample = shared / "imagenet-sample"
 loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")
 batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
-images, labels = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+images = loaded.preprocess.normalize_pixels(torch.cat([b[0] for b in batches]))
+labels = torch.cat([b[1] for b in batches])
 with torch.no_grad():
     reference = loaded.model.eval()(images)
 fp32_top1 = float((reference.argmax(1) == labels).float().mean()) * 100

@@ -44,7 +44,8 @@ def int8_fidelity(shared: object, backend: str) -> tuple[float, float, float, fl
     sample = Path(shared) / "imagenet-sample"
     loaded = load_model(Path(shared) / "weights" / "squeezenet1_1-imagenet.pth")
     batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
-    images, labels = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    images = loaded.preprocess.normalize_pixels(torch.cat([b[0] for b in batches]))
+    labels = torch.cat([b[1] for b in batches])
     with torch.no_grad():
         fp32 = loaded.model(images)
     int8 = make_runner(loaded, backend, sample / "calib")(images)

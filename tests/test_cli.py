@@ -238,7 +238,8 @@ def test_predict_prints_the_good_images_and_names_the_bad(capsys, tmp_path):
         capsys, "predict", "--weights", weights, tmp_path / "good.png", tmp_path / "bad.jpg", "--top", "2"
     )
     assert code == 2 and "good.png" in out and out.count("%") == 2
-    assert "bad.jpg: cannot read image" in err and len(err.strip().splitlines()) == 1
+    error, speed = err.strip().splitlines()  # one line per bad image, then the stage times
+    assert "bad.jpg: cannot read image" in error and speed.startswith("Speed: ") and "(1 image)" in speed
 
 
 def test_predict_folder_to_csv(capsys, tmp_path):

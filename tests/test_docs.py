@@ -134,11 +134,18 @@ def test_the_guides_app_snippet_gives_predicts_label(tmp_path, monkeypatch, caps
     Image.new("RGB", (300, 200), (40, 160, 90)).save(tmp_path / "photo.jpg")
     guide = (DOCS / "guide" / "own-data.md").read_text()
     snippet = re.search(r"With ONNX Runtime:\n\n```python\n(.*?)```", guide, re.S).group(1)
+    ir = tmp_path / "run" / "model-best.xml"
+    assert main(["export", "--weights", str(tmp_path / "m.safetensors"), "--format", "openvino", "--out", str(ir)]) == 0
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
     exec(compile(snippet.replace("print(", "label = ("), "snippet", "exec"), scope)
     capsys.readouterr()
     assert main(["predict", "--weights", str(out), str(tmp_path / "photo.jpg"), "--json"]) == 0
+    assert scope["label"] == json.loads(capsys.readouterr().out)[0]["top"][0]["label"]
+    openvino = re.search(r"compiles the normalisation.*?```python\n(.*?)```", guide, re.S).group(1)
+    exec(compile(openvino.replace("print(", "label = ("), "snippet", "exec"), scope)  # uses the first's pixels()
+    capsys.readouterr()
+    assert main(["predict", "--weights", str(ir), str(tmp_path / "photo.jpg"), "--json"]) == 0
     assert scope["label"] == json.loads(capsys.readouterr().out)[0]["top"][0]["label"]
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
-import io
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,11 @@ def add_predict(sub: Any) -> None:
     p.add_argument("--top", type=integer(1, 1000), default=5, help="classes shown per image")
     p.add_argument("--batch-size", type=integer(1, MAX_BATCH), default=32, help="images per batch")
     p.add_argument(
+        "--workers",
+        type=integer(1, MAX_WORKERS),
+        help="threads decoding the next images while the engine runs (default: up to 4)",
+    )
+    p.add_argument(
         "--csv",
         type=output_file,
         help="also write one row per image (path, top-k labels and probabilities) to this file",
@@ -94,40 +100,66 @@ def add_predict(sub: Any) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ..evaluation.predict import expand_paths, predict
+    from ..evaluation.predict import StageTimes, expand_paths, predict
 
     files, passed_over = expand_paths(args.paths)
     if not files:
         raise SqueezeNetError(f"no images found in {' '.join(args.paths)}")
     model = open_weights(args)
-    results = predict(model, files, args.top, args.batch_size, progress=not args.quiet)
-    good = [r for r in results if "top" in r]
-    if args.csv and good:  # no file at all rather than a header with no rows
-        from ..utils.atomic import write_text
-
-        write_text(args.csv, _csv(good, min(args.top, model.config.num_classes)))
+    times, results, good, errors = StageTimes(), [], 0, 0
+    stream = predict(model, files, args.top, args.batch_size, not args.quiet and not args.json, args.workers, times)
+    with _csv_rows(args.csv, min(args.top, model.config.num_classes)) as write_row:
+        for r in stream:
+            if args.json:
+                results.append(r)
+            if "error" in r:
+                errors += 1
+                print(f"squeezenet: error: {r['error']}", file=sys.stderr)
+                continue
+            good += 1
+            write_row(r)
+            if not args.json and not args.csv:
+                print(r["image"])
+                for t in r["top"]:
+                    print(f"  {100 * t['probability']:6.2f}%  {t['label']}  ({t['index']})")
     if args.json:
         emit(results)
-    elif not args.csv:
-        for r in good:
-            print(r["image"])
-            for t in r["top"]:
-                print(f"  {100 * t['probability']:6.2f}%  {t['label']}  ({t['index']})")
-    for r in results:
-        if "error" in r:
-            print(f"squeezenet: error: {r['error']}", file=sys.stderr)
+    if not args.quiet:
+        print(times.line(), file=sys.stderr)
     note = passed_over.skipped_note()
     if args.csv and good:
-        print(f"wrote {args.csv}: {len(good)} images" + (f"; not read: {note}" if note else ""))
+        print(f"wrote {args.csv}: {good} images" + (f"; not read: {note}" if note else ""))
     elif note and not args.quiet:
         print(f"not read: {note}", file=sys.stderr)
-    return 0 if len(good) == len(results) and results else 2
+    return 0 if good and not errors else 2
 
 
-def _csv(results: list[dict[str, Any]], top: int) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["path", *[f"{kind}{i}" for i in range(1, top + 1) for kind in ("label", "probability")]])
-    for r in results:
-        writer.writerow([r["image"], *[v for t in r["top"] for v in (t["label"], f"{t['probability']:.6f}")]])
-    return out.getvalue()
+class _NoRows(Exception):
+    """Nothing to write: the staged CSV is dropped."""
+
+
+@contextlib.contextmanager
+def _csv_rows(path: Path | None, top: int) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Rows written as results stream in, to a temporary file renamed over ``path`` at the end, and
+    only if a row was written (no file at all rather than a header with no rows)."""
+    if path is None:
+        yield lambda result: None
+        return
+    from ..utils.atomic import atomic_path
+
+    written = 0
+
+    def write(result: dict[str, Any]) -> None:
+        nonlocal written
+        writer.writerow([result["image"], *[v for t in result["top"] for v in (t["label"], f"{t['probability']:.6f}")]])
+        written += 1
+
+    try:
+        with atomic_path(path) as staged, open(staged, "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["path", *[f"{kind}{i}" for i in range(1, top + 1) for kind in ("label", "probability")]])
+            yield write
+            if not written:
+                raise _NoRows
+    except _NoRows:
+        pass

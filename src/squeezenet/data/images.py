@@ -23,6 +23,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
+from torchvision.io import ImageReadMode, decode_jpeg, read_file
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 from ..errors import SqueezeNetError
 from ..formats.preprocess import Preprocess
@@ -51,6 +53,24 @@ def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None)
             raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
         img.load()
         return img.convert(mode)
+
+
+def decode_image(path: str | Path, mode: str = "RGB", min_side: int | None = None) -> torch.Tensor:
+    """The image as a uint8 C x H x W tensor, the pixels ``open_image`` gives.
+
+    A JPEG that ``open_image`` would decode at full size goes straight to torchvision's
+    ``decode_jpeg`` (the same libjpeg-turbo, the same pixels), which skips the copy out of a PIL
+    image; one large enough to decode at a reduced scale, and every other format, goes through
+    ``open_image``."""
+    with Image.open(path) as img:
+        direct = img.format == "JPEG" and mode in ("RGB", "L") and img.mode in ("RGB", "L")
+        direct = direct and not (min_side and min(img.size) >= 4 * min_side) and img.width * img.height <= MAX_PIXELS
+    if not direct:
+        return pil_to_tensor(open_image(path, mode, min_side))
+    try:
+        return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB if mode == "RGB" else ImageReadMode.GRAY)
+    except RuntimeError:  # libjpeg's errors (a truncated or damaged file) arrive as RuntimeError
+        raise OSError(f"{path}: JPEG data truncated or damaged") from None
 
 
 @dataclass

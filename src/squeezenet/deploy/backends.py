@@ -1,7 +1,8 @@
 """Every inference backend, once: one record each, and everything else derived from the table.
 
 A backend builds a graph from a loaded model (``build``), runs it (``run``: a batch of
-preprocessed float images to logits), and, when it has a file to ship (``suffix``), writes and
+preprocessed float images to logits; ``pixels``, where the engine can: uint8 pixels to logits,
+the normalisation compiled into its graph), and, when it has a file to ship (``suffix``), writes and
 reads that file. eval, predict, bench, ``export`` and ``export --format auto`` choose among these
 records by name; the CLI's choices are the names. The heavy runtimes are imported inside the
 functions, only when a backend is used, so reading the table costs nothing.
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import torch
 
     from ..formats.loaded import LoadedModel
+    from ..formats.preprocess import Preprocess
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Backend:
     help: str
     build: Callable[[BuildInputs], Any]
     run: Callable[[Any], Runner]
+    # uint8 N x C x H x W pixels -> logits, mean and std in the engine's graph; None: normalised on the host
+    pixels: Callable[[Any, Preprocess], Runner] | None = None
     recipe: str = "ours"  # ours: tuned here; defaults: the library's own, as its documentation sets it up
     write: Callable[[Any, Path], int] | None = None  # bytes written
     read: Callable[[Path], Any] | None = None
@@ -156,6 +160,15 @@ def _ort_run(graph: bytes) -> Runner:
     return session_runner(ort_session(graph))
 
 
+def _ort_pixels(graph: bytes, preprocess: Preprocess) -> Runner:
+    import numpy as np
+
+    from .onnx_export import with_pixel_input
+    from .ort import ort_session, session_runner
+
+    return session_runner(ort_session(with_pixel_input(graph, preprocess)), np.uint8)
+
+
 def _onnx_metadata(graph: bytes) -> dict[str, str]:
     import onnx
     from google.protobuf.message import DecodeError
@@ -228,6 +241,17 @@ def _ov_run(precision: str | None) -> Callable[[Any], Runner]:
         from .openvino import ov_runner
 
         return ov_runner(model, precision)
+
+    return run
+
+
+def _ov_pixels(precision: str | None) -> Callable[[Any, Preprocess], Runner]:
+    def run(model: Any, preprocess: Preprocess) -> Runner:
+        import numpy as np
+
+        from .openvino import ov_runner, with_pixel_input
+
+        return ov_runner(with_pixel_input(model, preprocess), precision, np.uint8)
 
     return run
 
@@ -371,6 +395,7 @@ ORT = {
     "format": "onnx",
     "suffix": ".onnx",
     "run": _ort_run,
+    "pixels": _ort_pixels,
     "write": _write_bytes,
     "read": _read_bytes,
     "metadata": _onnx_metadata,
@@ -445,6 +470,7 @@ TABLE = (
         help="OpenVINO CPU plugin, fp32",
         build=_ov("openvino", _proto),
         run=_ov_run("f32"),
+        pixels=_ov_pixels("f32"),
         **OV,
     ),
     Backend(
@@ -453,6 +479,7 @@ TABLE = (
         help="OpenVINO at the plugin's precision: bf16 where the CPU has it",
         build=_ov("openvino-bf16", _proto),
         run=_ov_run(None),
+        pixels=_ov_pixels(None),
         **OV,
     ),
     Backend(
@@ -471,6 +498,7 @@ TABLE = (
         help="OpenVINO, int8 by NNCF (MIXED preset)",
         build=_ov_int8("openvino-int8"),
         run=_ov_run(None),
+        pixels=_ov_pixels(None),
         **OV,
     ),
     Backend(
@@ -479,6 +507,7 @@ TABLE = (
         help="OpenVINO, int8 by NNCF with symmetric activations",
         build=_ov_int8("openvino-int8-sym", symmetric=True),
         run=_ov_run(None),
+        pixels=_ov_pixels(None),
         **OV,
     ),
     Backend(
@@ -487,6 +516,7 @@ TABLE = (
         help="OpenVINO, int8 by NNCF with the first convolution in float (no overflow fix)",
         build=_ov_int8("openvino-int8-float-first", float_first=True),
         run=_ov_run(None),
+        pixels=_ov_pixels(None),
         **OV,
     ),
     Backend(
@@ -495,6 +525,7 @@ TABLE = (
         help="OpenVINO, int8 by NNCF of the fused-expand graph",
         build=_ov_int8("openvino-int8-fused", fused=True),
         run=_ov_run(None),
+        pixels=_ov_pixels(None),
         **OV,
     ),
     Backend(

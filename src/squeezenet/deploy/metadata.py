@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "input", "logits"  # N x C x H x W preprocessed float32 -> N x classes
+PIXELS_NAME = "pixels"  # N x C x H x W uint8, the input of a graph that normalises in-graph
 Runner = Callable[["torch.Tensor"], "torch.Tensor"]  # a preprocessed float batch -> logits
 META_CONFIG, META_PREPROCESS, META_CLASSES = "squeezenet_config", "preprocess", "classes"
 META_BACKEND = "squeezenet_backend"

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import io
 
+import numpy as np
 import onnx
 import torch
 
 from ..formats.loaded import LoadedModel
+from ..formats.preprocess import Preprocess
 from .fuse import fuse_expands
-from .metadata import INPUT_NAME, OPSET, OUTPUT_NAME, model_metadata
+from .metadata import INPUT_NAME, OPSET, OUTPUT_NAME, PIXELS_NAME, model_metadata
 
 MAX_LOGIT_DIFF = 1e-3
 
@@ -49,3 +51,32 @@ def to_onnx(loaded: LoadedModel, fuse: bool = False) -> onnx.ModelProto:
         meta["graph"] = "fire expands fused"
     onnx.helper.set_model_props(proto, meta)
     return proto
+
+
+def with_pixel_input(graph: bytes, preprocess: Preprocess) -> bytes:
+    """The graph taking uint8 N x C x H x W pixels (input ``pixels``, ``Preprocess.pixels``) in place
+    of the normalised float input: Cast, the channel flip of a BGR model, and the mean
+    and std become the graph's first nodes, so the host only decodes and resizes."""
+    proto = onnx.load_from_string(graph)
+    old = next(i for i in proto.graph.input if i.name == INPUT_NAME)
+    channels = old.type.tensor_type.shape.dim[1].dim_value
+    crop = old.type.tensor_type.shape.dim[2].dim_value
+    mean, std = (np.array(v, dtype=np.float32).reshape(1, -1, 1, 1) for v in preprocess.pixel_affine())
+    h, array = onnx.helper, onnx.numpy_helper.from_array
+    nodes = [h.make_node("Cast", [PIXELS_NAME], ["pixels_f32"], to=onnx.TensorProto.FLOAT)]
+    constants = [array(mean, "pixels_mean"), array(std, "pixels_std")]
+    if preprocess.color == "BGR":
+        nodes.append(h.make_node("Gather", ["pixels_f32", "pixels_bgr_order"], ["pixels_bgr"], axis=1))
+        constants.append(array(np.array([2, 1, 0], np.int64), "pixels_bgr_order"))
+    nodes += [
+        h.make_node("Sub", [nodes[-1].output[0], "pixels_mean"], ["pixels_centred"]),
+        h.make_node("Div", ["pixels_centred", "pixels_std"], [INPUT_NAME]),
+    ]
+    proto.graph.initializer.extend(constants)
+    pixels = h.make_tensor_value_info(PIXELS_NAME, onnx.TensorProto.UINT8, ["batch", channels, crop, crop])
+    proto.graph.input.remove(old)
+    proto.graph.input.insert(0, pixels)
+    body = list(proto.graph.node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes + body)
+    return proto.SerializeToString()

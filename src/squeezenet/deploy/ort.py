@@ -36,10 +36,11 @@ def ort_session(model: bytes | str | Path, threads: int | None = None) -> ort.In
         raise SqueezeNetError(f"onnxruntime cannot load the model: {first[:200]}") from None
 
 
-def session_runner(session: ort.InferenceSession) -> Runner:
+def session_runner(session: ort.InferenceSession, dtype: type = np.float32) -> Runner:
+    """Logits of a batch; ``dtype``: the graph's input type (uint8 for a graph that takes pixels)."""
     name = session.get_inputs()[0].name
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(session.run(None, {name: np.ascontiguousarray(x.numpy(), dtype=np.float32)})[0])
+        return torch.from_numpy(session.run(None, {name: np.ascontiguousarray(x.numpy(), dtype=dtype)})[0])
 
     return run

@@ -16,6 +16,7 @@ import torch
 from ..data.images import calibration_tensor
 from ..errors import OptionError
 from ..formats.loaded import LoadedModel
+from ..formats.preprocess import Preprocess
 from .backends import Backend, BuildInputs, backend
 from .metadata import Runner
 
@@ -29,6 +30,21 @@ class Engine:
 
     def runner(self) -> Runner:
         return self.backend.run(self.graph)
+
+    def pixel_runner(self, preprocess: Preprocess, run: Runner | None = None) -> Runner:
+        """Logits of uint8 N x C x H x W pixels (``Preprocess.pixels``): in the engine's graph where
+        its backend can (built on the first batch), else normalised here and given to ``run``."""
+        if self.backend.pixels is None:
+            float_run = run or self.runner()
+            return lambda pixels: float_run(preprocess.normalize_pixels(pixels))
+        built: list[Runner] = []
+
+        def run_pixels(pixels: torch.Tensor) -> torch.Tensor:
+            if not built:
+                built.append(self.backend.pixels(self.graph, preprocess))
+            return built[0](pixels)
+
+        return run_pixels
 
     def save(self, out: str | Path) -> int:
         """Write atomically; the bytes written (an IR's .xml and .bin together)."""

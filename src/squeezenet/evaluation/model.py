@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..deploy.metadata import Runner
-from ..deploy.runtime import make_runner
+from ..deploy.runtime import build_engine
 from ..deploy.shipped import is_shipped, read_shipped
 from ..errors import OptionError
 from ..formats.imagenet import PUBLISHED_NAMES, folder_names
@@ -31,6 +31,7 @@ class Runnable:
     what ``eval``, ``predict`` and ``bench`` need of either is a runner and the records."""
 
     run: Runner
+    pixels: Runner  # uint8 N x C x H x W (``Preprocess.pixels``) -> logits; normalised in-graph where it can
     backend: str
     config: SqueezeNetConfig
     preprocess: Preprocess
@@ -58,7 +59,9 @@ def open_model(
         name = shipped.engine.backend.name
         if backend not in (None, name):
             raise OptionError("backend", f"{backend} cannot run {path}: it was written for {name}")
-        return Runnable(shipped.engine.runner(), name, shipped.config, shipped.preprocess, shipped.classes, str(path))
+        run = shipped.engine.runner()
+        pixels = shipped.engine.pixel_runner(shipped.preprocess, run)
+        return Runnable(run, pixels, name, shipped.config, shipped.preprocess, shipped.classes, str(path))
     loaded = load_model(
         path, arch=arch_config(arch) if arch else None, prototxt=prototxt, arch_name=arch or DEFAULT_ARCH
     )
@@ -73,7 +76,9 @@ def runnable(
     source: str = "",
 ) -> Runnable:
     """A loaded model on ``backend``."""
-    run = make_runner(loaded, backend, calib_data, device)
+    engine = build_engine(loaded, backend, calib_data, device=device)
+    run = engine.runner()
+    pixels = engine.pixel_runner(loaded.preprocess, run)
     return Runnable(
-        run, backend, loaded.config, loaded.preprocess, loaded.classes, source or loaded.source_format, loaded
+        run, pixels, backend, loaded.config, loaded.preprocess, loaded.classes, source or loaded.source_format, loaded
     )

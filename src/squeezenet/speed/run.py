@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..deploy.runtime import Engine
 from ..deploy.shipped import is_shipped, read_shipped
 from ..errors import OptionError
 from ..evaluation.model import runnable
@@ -50,7 +51,8 @@ class BenchRequest:
 def run_benchmarks(request: BenchRequest) -> dict[str, Any]:
     results: dict[str, Any] = {}
     if request.backends or request.peers or request.predict:
-        loaded, runners = _subject(request)
+        loaded, engines = _subject(request)
+        runners = {name: engine.runner() for name, engine in engines.items()}
         batch = request.batch_size or INFERENCE_BATCH
         if request.backends:
             results["inference"] = bench_inference(loaded, request.backends, batch, request.calib_data, runners=runners)
@@ -70,7 +72,7 @@ def run_benchmarks(request: BenchRequest) -> dict[str, Any]:
             )
         if request.predict:
             backends = request.backends or ["torch"]
-            results["predict"] = bench_predict(loaded, request.predict, backends, request.calib_data, runners)
+            results["predict"] = bench_predict(loaded, request.predict, backends, request.calib_data, engines)
     if request.train:
         results["train"] = bench_train(
             request.arch or DEFAULT_ARCH, request.batch_size, request.steps, design=request.design
@@ -80,8 +82,8 @@ def run_benchmarks(request: BenchRequest) -> dict[str, Any]:
     return results
 
 
-def _subject(request: BenchRequest) -> tuple[LoadedModel, dict[str, Any]]:
-    """The model to time, and the runners of an exported file (timed beside torch eager running a
+def _subject(request: BenchRequest) -> tuple[LoadedModel, dict[str, Engine]]:
+    """The model to time, and the engine of an exported file (timed beside torch eager running a
     random model of the file's own architecture: the same computation)."""
     if request.weights and is_shipped(request.weights):
         shipped = read_shipped(request.weights)
@@ -90,7 +92,7 @@ def _subject(request: BenchRequest) -> tuple[LoadedModel, dict[str, Any]]:
         if unknown:
             raise OptionError("backend", f"{unknown[0]} cannot run {request.weights}: it was written for {name}")
         request.backends = ["torch", name]
-        return _random(shipped.config, shipped.preprocess), {name: shipped.engine.runner()}
+        return _random(shipped.config, shipped.preprocess), {name: shipped.engine}
     if request.weights:
         return load_model(request.weights, prototxt=request.prototxt), {}
     if request.input_size < 1:
