@@ -90,7 +90,7 @@ def main() -> None:
     run = engine.runner()
     model = Runnable(run, engine.pixel_runner(loaded.preprocess, run), name, loaded.config, loaded.preprocess, None, "")
     image = sorted((sample / "val").rglob("*.JPEG"))[0]
-    one = bench_predict(loaded, image, [name], engines={name: engine})
+    one = bench_predict(loaded, image, [name], engines={name: engine}, repeats=100)
     print(format_predict(one), flush=True)
 
     val = eval_data(model, sample, classes_file=sample / "synset_words.txt", batch_size=50, workers=0)
