@@ -4,7 +4,7 @@ import pytest
 
 from squeezenet.data.sources import build_source
 from squeezenet.demo import DEMO_DESIGN, DEMO_LR, _export_stage, _micro_stage, _train_stage
-from squeezenet.deploy.backends import BACKENDS, ENGINES
+from squeezenet.deploy.backends import BACKENDS
 from squeezenet.formats.weights import load_model
 from squeezenet.train.config import TrainConfig
 from squeezenet.train.loop import train
@@ -27,7 +27,17 @@ def test_an_earlier_demos_run_is_moved_aside_not_a_dead_end(tmp_path, tiny_fmnis
     assert again.val_top1 == summary.val_top1 and "moved" not in capsys.readouterr().err
 
 
-def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_it_built(tmp_path, tiny_fmnist):
+def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_it_built(
+    tmp_path, tiny_fmnist, monkeypatch
+):
+    """The stage's wiring on three engines (every engine is built and timed by the auto test of
+    tests/deploy/test_openvino.py): auto chooses among them, the winner is written and scored."""
+    from squeezenet import demo
+    from squeezenet.deploy import auto
+
+    engines = ("onnxruntime", "onnxruntime-int8", "openvino-int8")
+    monkeypatch.setattr(auto, "ENGINES", engines)
+    monkeypatch.setattr(demo, "ENGINES", engines)
     run_dir = tmp_path / "train"
     train(
         TrainConfig(
@@ -43,7 +53,7 @@ def test_the_demos_export_stage_writes_the_chosen_engine_and_times_every_engine_
     loaded = load_model(run_dir / "model.safetensors")
     source = build_source("fashion-mnist", str(tiny_fmnist))
     report = _export_stage(loaded, source, tmp_path)
-    host = [name for name in ENGINES if BACKENDS[name].auto]
+    host = [name for name in engines if BACKENDS[name].auto]
     assert [r["backend"] for r in report["bench"]] == ["torch", *host]
     assert {c["backend"] for c in report["auto"]["candidates"]} == set(host)
     assert Path(report["best_file"]).exists() and (tmp_path / "model.onnx").exists()

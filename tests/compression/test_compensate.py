@@ -155,6 +155,7 @@ def test_imagenet_v11_6_bit_under_0_7_mb_agrees_with_fp32(capsys, shared, imagen
     chance). The benchmark's curve uses all 250 calibration images."""
     from squeezenet.cli import main
     from squeezenet.data.images import calibration_tensor
+    from squeezenet.deploy.runtime import make_runner
     from squeezenet.formats.weights import load_model
 
     sample = shared / "imagenet-sample"
@@ -170,6 +171,7 @@ def test_imagenet_v11_6_bit_under_0_7_mb_agrees_with_fp32(capsys, shared, imagen
     assert out.stat().st_size <= 700_000
     fp32, compressed = load_model(imagenet_weights), load_model(out)
     images = calibration_tensor(sample / "val", fp32.preprocess, max_images=250)
-    with torch.no_grad():
-        agreement = float((fp32.model(images).argmax(1) == compressed.model(images).argmax(1)).float().mean())
+    # both through ONNX Runtime's fp32 graph (checked against PyTorch to 1e-3 elsewhere): a quarter of eager's time
+    top1 = [make_runner(m, "onnxruntime")(images).argmax(1) for m in (fp32, compressed)]
+    agreement = float((top1[0] == top1[1]).float().mean())
     assert agreement >= 0.91, agreement

@@ -74,6 +74,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     skipped = f", {result.skipped} unreadable skipped" if result.skipped else ""
     skipped += f"; not read: {result.passed_over}" if result.passed_over else ""
     print(f"top-1 {result.top1:.2f}%{top5}  on {result.images} images ({data.description}; {model.backend}){skipped}")
+    if result.unbalanced:  # the mean hides a small class: say how each one does
+        names = model.classes or []
+        recall = ", ".join(f"{names[c] if c < len(names) else c} {r:.1f}% of {n}" for c, n, r in result.recall())
+        print(f"per class (classes differ in size): {recall}")
     return 0
 
 

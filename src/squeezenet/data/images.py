@@ -23,7 +23,6 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
-from torchvision.io import ImageReadMode, decode_jpeg, read_file
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 from ..errors import SqueezeNetError
@@ -45,10 +44,7 @@ def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None)
     """
     with Image.open(path) as img:
         if min_side:
-            scale = 2 * min_side / min(img.size)
-            img.draft(
-                mode if mode in ("RGB", "L") else None, (math.ceil(img.width * scale), math.ceil(img.height * scale))
-            )
+            _draft(img, mode, min_side)
         if img.width * img.height > MAX_PIXELS:
             raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
         img.load()
@@ -56,21 +52,15 @@ def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None)
 
 
 def decode_image(path: str | Path, mode: str = "RGB", min_side: int | None = None) -> torch.Tensor:
-    """The image as a uint8 C x H x W tensor, the pixels ``open_image`` gives.
+    """The image as a uint8 C x H x W tensor in ``mode``: ``open_image``'s pixels, for torchvision's
+    tensor transforms (their uint8 resize is several times Pillow's speed)."""
+    return pil_to_tensor(open_image(path, mode, min_side))
 
-    A JPEG that ``open_image`` would decode at full size goes straight to torchvision's
-    ``decode_jpeg`` (the same libjpeg-turbo, the same pixels), which skips the copy out of a PIL
-    image; one large enough to decode at a reduced scale, and every other format, goes through
-    ``open_image``."""
-    with Image.open(path) as img:
-        direct = img.format == "JPEG" and mode in ("RGB", "L") and img.mode in ("RGB", "L")
-        direct = direct and not (min_side and min(img.size) >= 4 * min_side) and img.width * img.height <= MAX_PIXELS
-    if not direct:
-        return pil_to_tensor(open_image(path, mode, min_side))
-    try:
-        return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB if mode == "RGB" else ImageReadMode.GRAY)
-    except RuntimeError:  # libjpeg's errors (a truncated or damaged file) arrive as RuntimeError
-        raise OSError(f"{path}: JPEG data truncated or damaged") from None
+
+def _draft(img: Image.Image, mode: str, min_side: int) -> None:
+    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale, never below twice ``min_side`` (``open_image``)."""
+    scale = 2 * min_side / min(img.size)
+    img.draft(mode if mode in ("RGB", "L") else None, (math.ceil(img.width * scale), math.ceil(img.height * scale)))
 
 
 @dataclass
@@ -211,15 +201,18 @@ class RobustImageFolder(ImageFolder):
         class_order: Sequence[str] | None = None,
         mode: str = "RGB",
         min_side: int | None = None,
+        tensors: bool = False,
     ) -> None:
+        """``tensors``: items are uint8 C x H x W tensors (``decode_image``), not PIL images."""
         root = Path(root)
         if not root.is_dir():
             raise SqueezeNetError(f"{root}: no such data directory")
         self.mode = mode
         self.walk = Walk()
+        decode = decode_image if tensors else open_image
         try:
             super().__init__(
-                str(root), transform=transform, loader=functools.partial(open_image, mode=mode, min_side=min_side)
+                str(root), transform=transform, loader=functools.partial(decode, mode=mode, min_side=min_side)
             )
         except FileNotFoundError as exc:
             raise SqueezeNetError(f"{root}: {exc}") from None
@@ -257,6 +250,50 @@ class RobustImageFolder(ImageFolder):
         except BAD_IMAGE_ERRORS:
             return None
         return self.transform(image), target
+
+
+class DecodedCache(torch.utils.data.Dataset):
+    """A folder's items decoded once and kept in memory: every epoch after reads them from there.
+
+    Decoding a JPEG costs more than the augmentation and, on a small CPU, a large share of a
+    fine-tuning step; the photos of a user's own data set fit in memory at the size training
+    decodes them to (``min_side``, JPEG draft). Filled by ``fill`` in threads (Pillow and
+    libjpeg release the GIL); DataLoader processes forked afterwards share the pages."""
+
+    def __init__(self, folder: RobustImageFolder) -> None:
+        self.folder = folder
+        self.items: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self.folder)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.items[i] if self.items else self.folder[i]
+
+    def fill(self, workers: int, progress: bool = True) -> int:
+        """Decode every item (unreadable ones stay ``None``); the bytes now held."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..utils.progress import track
+
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            decoded = pool.map(self.folder.__getitem__, range(len(self.folder)))
+            self.items = list(track(decoded, len(self.folder), "decode once", "photo", quiet=not progress))
+        return sum(item[0].numel() for item in self.items if item is not None)
+
+
+def decoded_bytes(folder: RobustImageFolder, min_side: int | None) -> int:
+    """What ``DecodedCache`` would hold, from the files' headers (a JPEG drafted as ``open_image`` does)."""
+    total = 0
+    for path, _ in folder.samples:
+        try:
+            with Image.open(path) as img:
+                if min_side:
+                    _draft(img, folder.mode, min_side)
+                total += img.width * img.height * (1 if folder.mode == "L" else 3)
+        except BAD_IMAGE_ERRORS:
+            continue
+    return total
 
 
 def collate_skipping_bad(batch: list[Any]) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -9,6 +9,8 @@ as a 1-process one: each rank takes its slice of the global batch.
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from torchvision.transforms import v2
 from ..errors import OptionError, SqueezeNetError
 from ..formats.preprocess import FASHION_MNIST, IMAGENET, Preprocess
 from .fashion_mnist import TensorSplit, load_fashion_mnist
-from .images import RobustImageFolder, collate_skipping_bad
+from .images import DecodedCache, RobustImageFolder, collate_skipping_bad, decoded_bytes
 from .split import DEFAULT_VAL_SPLIT, Split
 
 
@@ -158,6 +160,23 @@ class _SeededTransform(Dataset):
             return self.transform(item[0]), item[1]
 
 
+CACHE_SHARE = 0.25  # of physical memory: the most ``decode_once`` keeps of a training set's decoded photos
+MIN_VALIDATION_PHOTOS = 10  # per class: fewer, and that class's top-1 moves in steps of over 10 points
+
+
+def small_class_note(classes: list[str], val_targets: list[int]) -> str:
+    """A warning naming the classes with fewer than ``MIN_VALIDATION_PHOTOS`` validation photos."""
+    counts = [val_targets.count(c) for c in range(len(classes))]
+    small = [f"{classes[c]} ({n})" for c, n in enumerate(counts) if n < MIN_VALIDATION_PHOTOS]
+    if not small:
+        return ""
+    return (
+        f"warning: {len(small)} class{'es' * (len(small) > 1)} with fewer than {MIN_VALIDATION_PHOTOS} photos to "
+        f"validate on: {', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; each photo of such a class moves its "
+        "top-1 by over 10 points: add photos of it (or a larger --val-split) before trusting the figure"
+    )
+
+
 def stratified_split(targets: list[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """(train, held-out) indices: ``fraction`` of every class, at least one image of each on both
     sides, chosen by a seeded permutation per class (the same split every run)."""
@@ -190,12 +209,14 @@ class FolderSource:
     val_split: float | None = None
     seed: int = 42
     recorded: Split | None = None  # a run's split file: hold out exactly its photos (not a new draw by seed)
+    cache: bool = True  # decode each training photo once, into memory, when the set fits (``decode_once``)
     preprocess: Preprocess = field(init=False)
     classes: list[str] = field(init=False)
     num_classes: int = field(init=False)
     in_channels: int = field(init=False)
     train_size: int = field(init=False)
     split_note: str = field(init=False, default="")
+    class_note: str = field(init=False, default="")  # a warning when a class has too few photos to validate on
     split: Split | None = field(init=False, default=None)  # the held-out share of train/, when there is one
 
     def __post_init__(self) -> None:
@@ -206,8 +227,9 @@ class FolderSource:
         self.in_channels = self.preprocess.channels
         mode = self.preprocess.mode
         self._train = RobustImageFolder(
-            self.root / "train", transform=v2.Identity(), min_side=self.input_size, mode=mode
+            self.root / "train", transform=v2.Identity(), min_side=self.input_size, mode=mode, tensors=True
         )
+        self._decoded = DecodedCache(self._train)
         if len(self._train.classes) < 2:
             raise SqueezeNetError(
                 f"{self.root}/train has {len(self._train.classes)} class folder: a classifier needs at least 2"
@@ -241,6 +263,7 @@ class FolderSource:
         self.classes = list(self._train.classes)
         self.num_classes = len(self.classes)
         self._record_split()
+        self.class_note = small_class_note(self.classes, self._val.targets)
 
     def _recorded_indices(self) -> tuple[list[int], list[int]]:
         """The indices of ``recorded``'s train and held-out photos among this folder's, all of them present."""
@@ -277,6 +300,26 @@ class FolderSource:
                 folder.targets = [t for _, t in folder.samples]
         self._record_split()
 
+    def decode_once(self, processes: int = 1, progress: bool = True) -> str:
+        """Decode every training photo into memory now (``DecodedCache``), if ``cache`` is on and
+        the decoded set, once per training process, fits ``CACHE_SHARE`` of this machine's memory;
+        a line saying what was done."""
+        if not self.cache:
+            return ""
+        need = decoded_bytes(self._train, self.input_size) * processes
+        budget = int(CACHE_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        if need > budget:
+            return (
+                f"photos decoded every epoch: decoded once they would take {need / 1e6:,.0f} MB, over "
+                f"{CACHE_SHARE:.0%} of this machine's memory"
+            )
+        start = time.perf_counter()
+        held = self._decoded.fill(max(1, self.workers), progress)
+        return (
+            f"decoded the {len(self._train)} training photos once, into memory ({held / 1e6:,.0f} MB, "
+            f"{time.perf_counter() - start:.1f} s); every epoch reads them from there"
+        )
+
     def _eval_transform(self) -> v2.Transform:
         return self.preprocess.eval_transform()
 
@@ -285,8 +328,7 @@ class FolderSource:
             return self._eval_transform()
         return v2.Compose(
             [
-                v2.ToImage(),
-                *([v2.Grayscale(1)] if self.preprocess.mode == "L" else []),
+                v2.ToImage(),  # a uint8 tensor decoded in the model's mode (``decode_image``)
                 v2.RandomResizedCrop(self.input_size, antialias=True),
                 v2.RandomHorizontalFlip(),
                 self.preprocess.normalize(),
@@ -303,7 +345,7 @@ class FolderSource:
             order[s * global_batch + rank * local : s * global_batch + (rank + 1) * local]
             for s in range(start_step, self.steps_per_epoch(global_batch))
         ]
-        dataset = _SeededTransform(self._train, self._train_transform(), seed)
+        dataset = _SeededTransform(self._decoded, self._train_transform(), seed)
         dataset.epoch = epoch
         loader = DataLoader(dataset, batch_sampler=batches, num_workers=self.workers, collate_fn=collate_skipping_bad)
         for images, targets, skipped in loader:
@@ -327,6 +369,7 @@ def build_source(
     val_split: float | None = None,
     seed: int = 42,
     split: Split | None = None,
+    cache: bool = True,
 ) -> TrainSource:
     """Fashion-MNIST, or a folder of class folders (``base``: the starting weights' convention)."""
     if data == "fashion-mnist":
@@ -339,7 +382,7 @@ def build_source(
     path = Path(data)
     if not path.is_dir():
         raise SqueezeNetError(f"{data!r}: not 'fashion-mnist' and not a directory of class folders")
-    return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed, split)
+    return FolderSource(path, input_size or base.crop, workers, augment, base, val_split, seed, split, cache)
 
 
 def held_out_folder(split: Split, transform: v2.Transform, mode: str, min_side: int | None) -> RobustImageFolder:

@@ -8,7 +8,9 @@ ONNX metadata, so an exported file is as self-describing as our safetensors.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 
 import numpy as np
 import onnx
@@ -31,7 +33,35 @@ def example_input(loaded: LoadedModel, batch: int = 1, seed: int = 0) -> torch.T
 def to_onnx(loaded: LoadedModel, fuse: bool = False) -> onnx.ModelProto:
     """Export with torch.export (the supported exporter) and attach our metadata. ``fuse``: each
     Fire module's expand convolutions as one (``deploy.fuse``; the same function, recorded as
-    the ``graph`` metadata entry)."""
+    the ``graph`` metadata entry).
+
+    The exporter takes 2-4 s for a model that runs in a millisecond, and one process often exports
+    the same model several times (``export --format auto`` and ``bench`` build several engines,
+    a notebook exports again): each graph is kept, by a digest of everything it is made from,
+    for the last ``KEPT_EXPORTS`` models, and a fresh copy handed out."""
+    key = (_digest(loaded), fuse)
+    if key not in _EXPORTS:
+        _EXPORTS[key] = _export(loaded, fuse).SerializeToString()
+        while len(_EXPORTS) > KEPT_EXPORTS:
+            _EXPORTS.pop(next(iter(_EXPORTS)))
+    _EXPORTS[key] = _EXPORTS.pop(key)  # most recently used last
+    return onnx.load_from_string(_EXPORTS[key])
+
+
+KEPT_EXPORTS = 8
+_EXPORTS: dict[tuple[str, bool], bytes] = {}
+
+
+def _digest(loaded: LoadedModel) -> str:
+    """Everything a graph is made from: the config, preprocessing, classes and every tensor."""
+    h = hashlib.sha256(json.dumps([loaded.config.to_json(), loaded.preprocess.to_json(), loaded.classes]).encode())
+    for name, tensor in loaded.model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _export(loaded: LoadedModel, fuse: bool) -> onnx.ModelProto:
     model = loaded.model.eval().to("cpu")
     model = fuse_expands(model) if fuse else model
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints progress lines

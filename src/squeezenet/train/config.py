@@ -113,6 +113,9 @@ class TrainConfig:
     resume: bool = option(False, "continue the run in --out from its last checkpoint")
     checkpoint_every: int = option(200, "steps between checkpoints (0: epoch ends only)", low=0)
     workers: int = option(2, "image-decoding processes for folder data (0: in this process)", low=0, high=MAX_WORKERS)
+    cache: bool = option(
+        True, "decode each training photo once and keep it in memory (when that fits a quarter of it); else every epoch"
+    )
     device: str = option("auto", "auto (CUDA when present), cpu or cuda")
     amp: str = option(
         "auto",

@@ -210,10 +210,21 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
     pretrained = load_model(cfg.weights) if cfg.weights else None
     base = pretrained.preprocess if pretrained else IMAGENET
     source = build_source(
-        cfg.data, cfg.data_dir, cfg.input_size, cfg.workers, cfg.download, cfg.augment, base, cfg.val_split, cfg.seed
+        cfg.data,
+        cfg.data_dir,
+        cfg.input_size,
+        cfg.workers,
+        cfg.download,
+        cfg.augment,
+        base,
+        cfg.val_split,
+        cfg.seed,
+        cache=cfg.cache,
     )
     if cfg.limit_train or cfg.limit_val:
         source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
+    decode_once = getattr(source, "decode_once", None)  # image folders: every photo decoded once
+    cache_note = decode_once(ctx.world_size, progress=ctx.is_main and not cfg.quiet) if decode_once else ""
     if pretrained is None:
         model_config = model_config_for(cfg, source)
     else:
@@ -238,6 +249,8 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
     if ctx.is_main and not cfg.quiet:
         for note in (
             getattr(source, "split_note", ""),
+            getattr(source, "class_note", ""),
+            cache_note,
             pretrained and describe(cfg, pretrained, source.classes, replaced),
         ):
             if note:
