@@ -26,7 +26,7 @@ loaded = load_model(shared / "weights" / "squeezenet1_1-imagenet.pth")
 def val() -> object:
     return eval_data(
         runnable(loaded), sample, classes_file=sample / "synset_words.txt", batch_size=50, workers=0
-    ).batches
+    ).float_batches(loaded.preprocess)
 
 
 peers = bench_peers(loaded, sample / "calib", val, batch_size=32)

@@ -102,3 +102,21 @@ def test_predict_streams_in_order_reads_ahead_boundedly_and_reports_stage_times(
     alone = Predictor(model, 2)([files[0]])[0]  # one photo in this thread: the same answer
     assert [t["index"] for t in alone["top"]] == [t["index"] for t in results[0]["top"]]
     assert [t["probability"] for t in alone["top"]] == pytest.approx([t["probability"] for t in results[0]["top"]])
+
+
+def test_eval_data_gives_pixels_and_float_batches_that_score_alike(tmp_path):
+    """``eval`` runs pixels; the peer table's float runners take the same images normalised."""
+    from squeezenet.evaluation.accuracy import evaluate
+    from squeezenet.evaluation.predict import eval_data, eval_model
+
+    for name in ("a", "b"):
+        (tmp_path / "val" / name).mkdir(parents=True)
+        for i in range(3):
+            photo(tmp_path / "val" / name / f"{i}.jpg", (90, 80), seed=i + 10 * len(name))
+    torch.manual_seed(0)
+    small = dataclasses.replace(IMAGENET, resize=72, crop=64)
+    model = runnable(LoadedModel(SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=2)).eval(), small, "test"))
+    data = eval_data(model, tmp_path, workers=0)
+    assert data.pixels and next(iter(data.batches))[0].dtype == torch.uint8
+    floats, pixels = evaluate(model.run, data.float_batches(small), progress=False), eval_model(model, data, False)
+    assert floats.images == pixels.images == 6 and floats.loss == pytest.approx(pixels.loss, rel=1e-5)

@@ -60,6 +60,11 @@ class Labelled:
     walk: Walk | None = None
     pixels: bool = False
 
+    def float_batches(self, preprocess: Preprocess) -> Iterator[Any]:
+        """The batches with normalised float images, for a runner that takes the float input."""
+        for images, targets, *rest in self.batches:
+            yield (preprocess.normalize_pixels(images) if self.pixels and len(images) else images, targets, *rest)
+
 
 def eval_data(
     model: Runnable,

@@ -66,7 +66,9 @@ def run_benchmarks(request: BenchRequest) -> dict[str, Any]:
             val = None
             if request.data:
                 reference = runnable(loaded)
-                val = lambda: eval_data(reference, request.data, None, request.classes, 50, 0).batches  # noqa: E731
+                val = lambda: eval_data(reference, request.data, None, request.classes, 50, 0).float_batches(  # noqa: E731
+                    loaded.preprocess
+                )
             results["peers"] = bench_peers(
                 loaded, request.calib_data, val, batch, rounds=request.rounds, quiet=request.quiet
             )
