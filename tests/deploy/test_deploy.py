@@ -69,7 +69,7 @@ def test_onnx_export_on_real_images(shared, imagenet_weights, tmp_path):
     from squeezenet.deploy.options import ExportOptions
 
     loaded = load_model(imagenet_weights)
-    images = load_images(loaded, sorted((shared / "imagenet-sample" / "val").glob("*/*.JPEG"))[:8])
+    images = load_images(loaded.preprocess, sorted((shared / "imagenet-sample" / "val").glob("*/*.JPEG"))[:8])
     report = export(loaded, tmp_path / "v11.onnx", ExportOptions("onnx", calib_data=images))
     assert report.max_logit_diff_real < 1e-3 and report.max_logit_diff_random < 1e-3
 

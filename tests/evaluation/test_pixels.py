@@ -76,7 +76,7 @@ def test_engines_normalising_in_graph_match_the_host(backend, pre):
     torch.testing.assert_close(in_graph, host, rtol=1e-4, atol=1e-4)
 
 
-def test_predict_streams_in_order_reads_ahead_boundedly_and_reports_stage_times(tmp_path):
+def test_predict_streams_in_order_reads_ahead_boundedly_and_reports_stage_times(tmp_path, monkeypatch):
     torch.manual_seed(0)
     small = dataclasses.replace(IMAGENET, resize=72, crop=64)
     loaded = LoadedModel(SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=3)).eval(), small, "test")
@@ -86,15 +86,12 @@ def test_predict_streams_in_order_reads_ahead_boundedly_and_reports_stage_times(
     files.insert(5, tmp_path / "bad.jpg")
     reads = []
     original = Predictor.read
-    Predictor.read = lambda self, path: reads.append(path) or original(self, path)
-    try:
-        times = StageTimes()
-        stream = predict(model, files, top_k=2, batch_size=4, workers=2, times=times)
-        first = next(stream)
-        assert len(reads) <= 3 * 4  # two batches ahead of the one being run, never the whole folder
-        results = [first, *stream]
-    finally:
-        Predictor.read = original
+    monkeypatch.setattr(Predictor, "read", lambda self, path: reads.append(path) or original(self, path))
+    times = StageTimes()
+    stream = predict(model, files, top_k=2, batch_size=4, workers=2, times=times)
+    first = next(stream)
+    assert len(reads) <= 3 * 4  # two batches ahead of the one being run, never the whole folder
+    results = [first, *stream]
     assert [r["image"] for r in results] == [str(f) for f in files]
     assert "error" in results[5] and all("top" in r for i, r in enumerate(results) if i != 5)
     assert set(results[0]["ms"]) == {"read", "inference", "postprocess"}

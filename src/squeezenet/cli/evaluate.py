@@ -128,7 +128,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     print(f"  {100 * t['probability']:6.2f}%  {t['label']}  ({t['index']})")
     if args.json:
         emit(results)
-    if not args.quiet:
+    if not args.quiet and times.images:  # bad input alone stays one line
         print(times.line(), file=sys.stderr)
     note = passed_over.skipped_note()
     if args.csv and good:

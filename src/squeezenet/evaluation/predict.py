@@ -148,15 +148,15 @@ def eval_model(model: Runnable, data: Labelled, progress: bool = True) -> EvalRe
     return result
 
 
-def load_images(model: Runnable, paths: Sequence[str | Path]) -> torch.Tensor:
+def load_images(preprocess: Preprocess, paths: Sequence[str | Path]) -> torch.Tensor:
     """Decode and preprocess each image to the model's float input; any unreadable one is an error naming it."""
     pixels = []
     for path in paths:
-        read = read_pixels(model.preprocess, Path(path))
+        read = read_pixels(preprocess, Path(path))
         if isinstance(read, str):
             raise SqueezeNetError(read)
         pixels.append(read)
-    return model.preprocess.normalize_pixels(torch.stack(pixels))
+    return preprocess.normalize_pixels(torch.stack(pixels))
 
 
 def read_pixels(preprocess: Preprocess, path: Path) -> torch.Tensor | str:
@@ -227,11 +227,11 @@ class Predictor:
     (``read``), a batch of them run on the engine with the normalisation in its graph where it
     can (``classify``); ``__call__`` does both for a few files in this thread."""
 
-    def __init__(self, model: Runnable, top_k: int = 5) -> None:
+    def __init__(self, model: Runnable, top_k: int = 5, times: StageTimes | None = None) -> None:
         if top_k < 1:
             raise OptionError("top_k", f"must be at least 1, got {top_k}")
         self.model, self.top_k = model, top_k
-        self.times = StageTimes()
+        self.times = StageTimes() if times is None else times
 
     def read(self, path: str | Path) -> Decoded:
         start = time.perf_counter()
@@ -292,9 +292,7 @@ def predict(
     the others. ``times``: filled with the stage times as the results go."""
     if batch_size < 1:
         raise OptionError("batch_size", f"must be at least 1, got {batch_size}")
-    predictor = Predictor(model, top_k)
-    if times is not None:
-        predictor.times = times
+    predictor = Predictor(model, top_k, times)
     start, ahead = time.perf_counter(), 2 * batch_size
     bar = progress_bar(len(paths), "predict", "image", quiet=not progress)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:

@@ -39,7 +39,7 @@ def bench_predict(
     """Milliseconds per stage and in all, per backend, for one image file; ``engines``: engines
     already built (an exported file's), by backend."""
     pre = loaded.preprocess
-    x = load_images(loaded, [image])  # an unreadable file is a one-line error before anything is timed
+    x = load_images(pre, [image])  # an unreadable file is a one-line error before anything is timed
     ms = lambda fn: 1000 * median(time_calls(fn, repeats, warmup=5))  # noqa: E731 - a local shorthand
     decoded = open_image(image, pre.mode, pre.decode_side)
     pixels = pre.pixels(decoded)[None]
