@@ -30,6 +30,14 @@ def imagenet_weights(shared: Path) -> Path:
     return shared / "weights" / "squeezenet1_1-imagenet.pth"
 
 
+@pytest.fixture(scope="session")
+def imagenet_reference(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``helpers.imagenet_reference`` keeps ImageNet's fp32 reference for this test run: a
+    folder every xdist worker of the run shares (the parent of the workers' own)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "imagenet-reference.pt"
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -30,29 +30,54 @@ def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
     return code, out, err
 
 
-def int8_fidelity(shared: object, backend: str) -> tuple[float, float, float, float]:
-    """ImageNet v1.1 on the 250 ``val/`` images, fp32 against ``backend`` calibrated on ``calib/``:
-    (top-1 agreement, KL to fp32, fp32 top-1 %, int8 top-1 %). The fp32 logits come from ONNX
-    Runtime's fp32 graph (the export is checked against PyTorch to 1e-3 elsewhere; a quarter of
-    eager PyTorch's time), built from the same export as an int8 backend that starts from ONNX."""
+def imagenet_reference(shared: object, path: object) -> object:
+    """ImageNet v1.1's 250 ``val/`` images (normalised), their labels, 256 ``calib/`` images and
+    the fp32 logits, made once per test run into ``path`` (written whole, then renamed) and read
+    back by every worker and subprocess that checks an int8 engine against fp32. The logits come
+    from ONNX Runtime's fp32 graph (the export is checked against PyTorch to 1e-3 elsewhere; a
+    quarter of eager PyTorch's time)."""
+    import os
     from pathlib import Path
 
     import torch
 
-    from squeezenet.data.images import calibration_tensor
+    path = Path(str(path))
+    if not path.exists():
+        from squeezenet.data.images import calibration_tensor
+        from squeezenet.deploy.backends import BuildInputs
+        from squeezenet.deploy.runtime import build_engine
+        from squeezenet.evaluation.predict import folder_loader
+        from squeezenet.formats.weights import load_model
+
+        sample = Path(str(shared)) / "imagenet-sample"
+        loaded = load_model(Path(str(shared)) / "weights" / "squeezenet1_1-imagenet.pth")
+        batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
+        images = loaded.preprocess.normalize_pixels(torch.cat([b[0] for b in batches]))
+        calib = calibration_tensor(sample / "calib", loaded.preprocess)
+        fp32 = build_engine(loaded, "onnxruntime", inputs=BuildInputs(loaded, calib)).runner()(images)
+        labels = torch.cat([b[1] for b in batches])
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        torch.save({"images": images, "labels": labels, "calib": calib, "fp32": fp32}, partial)
+        partial.replace(path)  # two workers may both make it: either copy is whole
+    return torch.load(path, weights_only=True)
+
+
+def int8_fidelity(shared: object, reference: object, backend: str) -> tuple[float, float, float, float]:
+    """ImageNet v1.1 on the 250 ``val/`` images, fp32 against ``backend`` calibrated on ``calib/``
+    (``reference``: ``imagenet_reference``'s file): (top-1 agreement, KL to fp32, fp32 top-1 %,
+    int8 top-1 %)."""
+    from pathlib import Path
+
+    import torch
+
     from squeezenet.deploy.backends import BuildInputs
     from squeezenet.deploy.runtime import build_engine
-    from squeezenet.evaluation.predict import folder_loader
     from squeezenet.formats.weights import load_model
 
-    sample = Path(shared) / "imagenet-sample"
-    loaded = load_model(Path(shared) / "weights" / "squeezenet1_1-imagenet.pth")
-    batches = list(folder_loader(loaded, sample / "val", sample / "synset_words.txt", 50, 0))
-    images = loaded.preprocess.normalize_pixels(torch.cat([b[0] for b in batches]))
-    labels = torch.cat([b[1] for b in batches])
-    inputs = BuildInputs(loaded, calibration_tensor(sample / "calib", loaded.preprocess))
-    fp32 = build_engine(loaded, "onnxruntime", inputs=inputs).runner()(images)
-    int8 = build_engine(loaded, backend, inputs=inputs).runner()(images)
+    data = imagenet_reference(shared, reference)
+    loaded = load_model(Path(str(shared)) / "weights" / "squeezenet1_1-imagenet.pth")
+    fp32, labels = data["fp32"], data["labels"]
+    int8 = build_engine(loaded, backend, inputs=BuildInputs(loaded, data["calib"])).runner()(data["images"])
     agreement = float((int8.argmax(1) == fp32.argmax(1)).float().mean())
     kl = float(
         torch.nn.functional.kl_div(int8.log_softmax(1), fp32.log_softmax(1), log_target=True, reduction="batchmean")

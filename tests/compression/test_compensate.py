@@ -148,13 +148,16 @@ def test_compensated_assignment_shares_every_layer():
     assert torch.equal(torch.flatten(x, 1), model(images))  # the blocks are the whole forward
 
 
-def test_imagenet_v11_6_bit_under_0_7_mb_agrees_with_fp32(capsys, shared, imagenet_weights, tmp_path):
+def test_imagenet_v11_6_bit_under_0_7_mb_agrees_with_fp32(
+    capsys, shared, imagenet_weights, imagenet_reference, tmp_path
+):
     """Post-training 6 bits from 64 calibration images only: under 0.7 MB, and the decoded file
     agrees with the uncompressed model's top-1 class on at least 91% of the held-out images (250
     labelled images move top-1 in 0.4-point steps; agreement needs no labels and moves less by
     chance). The benchmark's curve uses all 250 calibration images."""
+    from helpers import imagenet_reference as reference
+
     from squeezenet.cli import main
-    from squeezenet.data.images import calibration_tensor
     from squeezenet.deploy.runtime import make_runner
     from squeezenet.formats.weights import load_model
 
@@ -169,9 +172,7 @@ def test_imagenet_v11_6_bit_under_0_7_mb_agrees_with_fp32(capsys, shared, imagen
     report = json.loads(capsys.readouterr().out)
     assert report["rate_weight"] == 1.0  # entropy-constrained k-means is the default
     assert out.stat().st_size <= 700_000
-    fp32, compressed = load_model(imagenet_weights), load_model(out)
-    images = calibration_tensor(sample / "val", fp32.preprocess, max_images=250)
-    # both through ONNX Runtime's fp32 graph (checked against PyTorch to 1e-3 elsewhere): a quarter of eager's time
-    top1 = [make_runner(m, "onnxruntime")(images).argmax(1) for m in (fp32, compressed)]
-    agreement = float((top1[0] == top1[1]).float().mean())
+    data = reference(shared, imagenet_reference)  # val/ and fp32's logits, both through ONNX Runtime's fp32 graph
+    top1 = make_runner(load_model(out), "onnxruntime")(data["images"]).argmax(1)
+    agreement = float((top1 == data["fp32"].argmax(1)).float().mean())
     assert agreement >= 0.91, agreement

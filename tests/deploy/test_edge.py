@@ -165,7 +165,7 @@ def test_a_missing_runtime_names_its_extra(capsys, micro_model, tmp_path, monkey
     assert not (tmp_path / f"x{suffix}").exists()
 
 
-def test_imagenet_int8_device_file_follows_fp32(shared):
+def test_imagenet_int8_device_file_follows_fp32(shared, imagenet_reference):
     """v1.1 ImageNet on the 250 val/ images: the device int8 recipe (LiteRT's file, which TFLite
     Micro runs too) keeps fp32's answers as ONNX Runtime's int8 does. Measured (AMX): agreement
     94.4%, KL 0.012, top-1 64.0% against 64.4%; the quantizer as documented: 87.6% and 0.019.
@@ -173,7 +173,7 @@ def test_imagenet_int8_device_file_follows_fp32(shared):
     on ImageNet (94.8%, 0.012, 64.0%)."""
     from helpers import int8_fidelity
 
-    agreement, kl, fp32_top1, int8_top1 = int8_fidelity(shared, "litert-int8")
+    agreement, kl, fp32_top1, int8_top1 = int8_fidelity(shared, imagenet_reference, "litert-int8")
     assert agreement >= 0.92 and kl < 0.016, (agreement, kl)
     assert int8_top1 >= fp32_top1 - 1.2, (fp32_top1, int8_top1)
 

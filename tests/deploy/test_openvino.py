@@ -145,20 +145,20 @@ _FIDELITY = """
 import sys
 sys.path.insert(0, sys.argv[2])
 from helpers import int8_fidelity
-print(*int8_fidelity(sys.argv[1], "openvino-int8"))
+print(*int8_fidelity(sys.argv[1], sys.argv[3], "openvino-int8"))
 """
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("isa", ["native", "AVX2"])
-def test_openvino_int8_follows_fp32_on_native_and_avx2_kernels(shared, isa):
+def test_openvino_int8_follows_fp32_on_native_and_avx2_kernels(shared, imagenet_reference, isa):
     """OpenVINO's CPU plugin honours ONEDNN_MAX_CPU_ISA, so the AVX2 int8 kernels (no VNNI: the
     u8 x s8 saturation case) are checked on every machine, not only on AVX2 ones. Measured:
     agreement 95.6% / KL 0.009 (AVX-512 VNNI + AMX), 96.0% / 0.012 (AVX2 kernels); top-1 64.00
     and 63.60 against fp32's 64.40 on the 250 images."""
     env = {**os.environ, **({"ONEDNN_MAX_CPU_ISA": "AVX2"} if isa == "AVX2" else {})}
     done = subprocess.run(
-        [sys.executable, "-c", _FIDELITY, str(shared), str(Path(__file__).parents[1])],
+        [sys.executable, "-c", _FIDELITY, str(shared), str(Path(__file__).parents[1]), str(imagenet_reference)],
         env=env,
         capture_output=True,
         text=True,

@@ -145,21 +145,24 @@ def test_missing_fashion_mnist_is_one_clear_line(tmp_path, capsys):
     assert code == 2 and "IDX files" in err and len(err.strip().splitlines()) == 1
 
 
-def _run(out: Path, *flags: str, procs: int = 1) -> None:
-    """``squeezenet train`` in one process or under torchrun, one thread each (same arithmetic)."""
+def _torchrun(out: Path, *flags: str) -> None:
+    """``squeezenet train`` in two processes under torchrun, one thread each."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    launcher = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={procs}",
-        "-m",
-        "squeezenet",
-    ]
-    cmd = [*(launcher if procs > 1 else [sys.executable, "-m", "squeezenet"]), "train", "--out", str(out), *flags]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "squeezenet"]
+    done = subprocess.run(
+        [*launcher, "train", "--out", str(out), *flags], capture_output=True, text=True, env=env, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _one_thread(out: Path, *flags: str) -> None:
+    """``squeezenet train`` in this process on one thread: a torchrun rank's arithmetic."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["train", "--out", str(out), *flags]) == 0
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.mark.slow
@@ -171,15 +174,15 @@ def test_torchrun_two_processes_train_like_one(tmp_path, real_fmnist):
     summation order chaotically (measured, fp32 on an Intel Xeon with AMX: 0.09% weight drift at
     step 5, 4.9% at 20, 12.8% at 60), and equally valid runs then end 51% and 61% top-1 apart."""
     flags = ["--epochs", "1", "--limit-train", "4000", "--limit-val", "500", "--batch-size", "64", "--quiet"]
-    _run(tmp_path / "two", *flags, procs=2)
+    _torchrun(tmp_path / "two", *flags)
     two = json.loads((tmp_path / "two" / "run.json").read_text())
     assert two["world_size"] == 2 and two["val_top1"] > 45  # chance is 10%
     # every step all-reduces each fp32 gradient once
     assert two["allreduce_bytes_per_step"] == pytest.approx(two["gradient_bytes_per_step"], rel=0.01)
     assert two["allreduce_seconds_per_step"] > 0
     steps = ["--amp", "off", "--max-steps", "1", "--checkpoint-every", "1"]
-    _run(tmp_path / "one1", *flags, *steps)
-    _run(tmp_path / "two1", *flags, *steps, procs=2)
+    _one_thread(tmp_path / "one1", *flags, *steps)
+    _torchrun(tmp_path / "two1", *flags, *steps)
     a, b = (torch.load(tmp_path / r / "last.ckpt", weights_only=True)["model"] for r in ("one1", "two1"))
     diff = sum(float((a[k] - b[k]).norm() ** 2) for k in a) ** 0.5 / sum(float(a[k].norm() ** 2) for k in a) ** 0.5
     assert diff < 1e-6, diff
