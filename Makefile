@@ -28,6 +28,7 @@ fashion-mnist:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/vulture src/squeezenet tests benchmarks vulture_whitelist.py --min-confidence 60
 
 # Two workers with half the cores' threads each (tests/conftest.py), each running whole test files
 # (a module's fixtures built once): 1.6x the serial suite's pace on two cores.

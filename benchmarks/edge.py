@@ -28,6 +28,7 @@ from squeezenet.formats.loaded import LoadedModel
 from squeezenet.formats.preprocess import FASHION_MNIST
 from squeezenet.formats.weights import load_model
 from squeezenet.models import SqueezeNet, SqueezeNetConfig
+from squeezenet.speed.peers import DEVICE_DEFAULTS
 
 shared = require_shared()
 sample = shared / "imagenet-sample"
@@ -43,7 +44,7 @@ calib = sample / "calib"
 FILES = ("litert", "executorch", "litert-int8", "litert-int8-defaults", "executorch-int8", "executorch-int8-defaults")
 rows = []
 for name in FILES:
-    engine = build_engine(loaded, name, calib)
+    engine = build_engine(loaded, {b.name: b for b in DEVICE_DEFAULTS}.get(name, name), calib)
     logits = engine.runner()(images)
     kl = torch.nn.functional.kl_div(logits.log_softmax(1), reference.log_softmax(1), log_target=True, reduction="sum")
     left = operators(engine.graph) if name.startswith("litert") else instructions(engine.graph)

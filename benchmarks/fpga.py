@@ -18,8 +18,8 @@ from _shared import RESULTS, WRITE, extra_size, write_result
 
 from squeezenet.data.sources import build_source
 from squeezenet.demo import demo_training
-from squeezenet.deploy.backends import BuildInputs
 from squeezenet.deploy.export import write_verified
+from squeezenet.deploy.inputs import BuildInputs
 from squeezenet.deploy.runtime import build_engine
 from squeezenet.formats.weights import load_model
 from squeezenet.train.config import MODEL_FILE

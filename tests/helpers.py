@@ -44,7 +44,7 @@ def imagenet_reference(shared: object, path: object) -> object:
     path = Path(str(path))
     if not path.exists():
         from squeezenet.data.images import calibration_tensor
-        from squeezenet.deploy.backends import BuildInputs
+        from squeezenet.deploy.inputs import BuildInputs
         from squeezenet.deploy.runtime import build_engine
         from squeezenet.evaluation.predict import folder_loader
         from squeezenet.formats.weights import load_model
@@ -70,7 +70,7 @@ def int8_fidelity(shared: object, reference: object, backend: str) -> tuple[floa
 
     import torch
 
-    from squeezenet.deploy.backends import BuildInputs
+    from squeezenet.deploy.inputs import BuildInputs
     from squeezenet.deploy.runtime import build_engine
     from squeezenet.formats.weights import load_model
 

@@ -181,6 +181,7 @@ def test_bench_peers_and_predict_latency(capsys, tmp_path, calib, monkeypatch):
     not hold its median still fails here."""
     table = [b for b in TABLE if b.name in (*PEER_TABLE, "tflite-micro")]
     monkeypatch.setattr(peers, "TABLE", table)
+    monkeypatch.setattr(peers, "DEVICE_DEFAULTS", ())
     small_weights = tmp_path / "small64.safetensors"
     save_model(
         SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=3)), small_weights, Preprocess(resize=72, crop=64)
@@ -254,7 +255,8 @@ def test_float_first_leaves_only_the_first_convolution_in_float(small_weights, c
     """On CPUs without VNNI the first layer is where int8 loses (its weights need NNCF's 7-bit
     overflow fix): the recipe keeps that convolution in float and quantizes every other one."""
     from squeezenet.data.images import calibration_tensor
-    from squeezenet.deploy.backends import BuildInputs, backend
+    from squeezenet.deploy.backends import backend
+    from squeezenet.deploy.inputs import BuildInputs
 
     loaded = load_model(small_weights)
     inputs = BuildInputs(loaded, calibration_tensor(calib, loaded.preprocess))

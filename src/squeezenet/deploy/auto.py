@@ -23,7 +23,8 @@ from ..errors import OptionError
 from ..formats.loaded import LoadedModel
 from ..utils.device import cpu_isa
 from ..utils.timing import median, time_calls
-from .backends import BACKENDS, ENGINES, BuildInputs
+from .backends import BACKENDS, ENGINES
+from .inputs import BuildInputs
 from .onnx_export import example_input
 from .options import MAX_DISAGREEMENT
 from .runtime import Engine, build_engine

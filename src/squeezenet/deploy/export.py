@@ -19,7 +19,8 @@ from ..data.images import calibration_tensor, image_files
 from ..errors import OptionError, SqueezeNetError
 from ..formats.loaded import LoadedModel
 from .auto import EngineChoice, choose_engine
-from .backends import BuildInputs, for_format
+from .backends import for_format
+from .inputs import BuildInputs
 from .onnx_export import MAX_LOGIT_DIFF, example_input
 from .options import AUTO, ExportOptions
 from .precision import DEFAULT_FIXED_BITS

@@ -37,7 +37,7 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -49,6 +49,9 @@ from ..utils.atomic import atomic_directory, write_text
 from ..utils.native import captured_fd
 from .metadata import FOLDER_METADATA, META_BACKEND, Runner, model_metadata
 from .precision import DEFAULT_FIXED_BITS
+
+if TYPE_CHECKING:
+    from .inputs import BuildInputs
 
 PROJECT_NAME = "squeezenet"
 PROFILE_BATCH = 64
@@ -252,3 +255,7 @@ def describe(project: HlsProject) -> dict[str, Any]:
         "fixed_bits": bits[0][0],
         "integer_bits": [min(w for _, w in bits), max(w for _, w in bits)],
     }
+
+
+def build(inputs: BuildInputs) -> HlsProject:
+    return to_hls(inputs.loaded, inputs.calib, inputs.fixed_bits)

@@ -21,7 +21,7 @@ import os
 import struct
 import warnings
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from ..utils.native import captured_fd
 from .metadata import META_BACKEND, Runner, model_metadata
 from .onnx_export import example_input
 from .pt2e import OurRecipe, min_max_activations, quantize_pt2e
+
+if TYPE_CHECKING:
+    from .inputs import BuildInputs
 
 METADATA_NAME = "squeezenet"
 
@@ -172,3 +175,8 @@ def litert_runner(tflite: bytes) -> Runner:
         return torch.from_numpy(np.concatenate(out))
 
     return run
+
+
+def build(inputs: BuildInputs, name: str, int8: bool = False, ours: bool = True) -> bytes:
+    """The ``.tflite`` bytes backend ``name`` runs, made once per build inputs (TFLite Micro takes litert-int8's)."""
+    return inputs.once(name, lambda: to_tflite(inputs.loaded, name, inputs.calib if int8 else None, ours))

@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from ..utils.native import captured_fd
 from ..utils.seal import recorded, seal, verify
 from .litert import dequantize_output, quantize_input
 from .metadata import Runner
+
+if TYPE_CHECKING:
+    from .inputs import BuildInputs
 
 ARENA_ALIGNMENT = 16  # TFLM aligns the arena's start; a firmware's buffer gets this much slack
 # The microcontroller class a report measures against: 1 MiB of flash and 256 KiB of RAM (a
@@ -154,3 +157,28 @@ def read_micro(path: Path) -> bytes:
             f"{header}: holds another model than {path.name} (an export was interrupted); export both again"
         )
     return data
+
+
+def build(inputs: BuildInputs) -> bytes:
+    """litert-int8's file (built once per build inputs), tagged for TFLite Micro."""
+    from .litert import build as litert_build
+    from .litert import read_metadata, with_metadata
+    from .metadata import META_BACKEND
+
+    graph = litert_build(inputs, "litert-int8", int8=True)
+    return with_metadata(graph, {**read_metadata(graph), META_BACKEND: "tflite-micro"})
+
+
+def describe(graph: bytes) -> dict[str, Any]:
+    """What the file costs on a microcontroller: flash and the arena TFLM measured, beside the planner's peak."""
+    from ..formats.preprocess import Preprocess
+    from ..models.config import SqueezeNetConfig
+    from ..models.squeezenet import SqueezeNet
+    from .footprint import peak_activations
+    from .litert import read_metadata
+    from .metadata import META_CONFIG, META_PREPROCESS
+
+    meta = read_metadata(graph)
+    model = SqueezeNet(SqueezeNetConfig.from_json(meta[META_CONFIG]))
+    planned, _ = peak_activations(model, Preprocess.from_json(meta[META_PREPROCESS]).crop, 1)
+    return measure(graph, planned).to_dict()

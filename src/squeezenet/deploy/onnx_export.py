@@ -19,7 +19,7 @@ import torch
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
 from .fuse import fuse_expands
-from .metadata import INPUT_NAME, OPSET, OUTPUT_NAME, PIXELS_NAME, model_metadata
+from .metadata import INPUT_NAME, META_BACKEND, OPSET, OUTPUT_NAME, PIXELS_NAME, model_metadata
 
 MAX_LOGIT_DIFF = 1e-3
 
@@ -110,3 +110,24 @@ def with_pixel_input(graph: bytes, preprocess: Preprocess) -> bytes:
     del proto.graph.node[:]
     proto.graph.node.extend(nodes + body)
     return proto.SerializeToString()
+
+
+def tagged(proto: onnx.ModelProto, backend: str) -> bytes:
+    """A copy of ``proto`` recording the backend it is written for (our readers choose its runner by it)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(proto)
+    props = {p.key: p.value for p in copy.metadata_props}
+    onnx.helper.set_model_props(copy, {**props, META_BACKEND: backend})
+    return copy.SerializeToString()
+
+
+def graph_metadata(graph: bytes) -> dict[str, str]:
+    """The metadata an ONNX graph carries (config, preprocessing, classes, backend)."""
+    from google.protobuf.message import DecodeError
+
+    from ..errors import SqueezeNetError
+
+    try:
+        return {p.key: p.value for p in onnx.load_model_from_string(graph).metadata_props}
+    except (DecodeError, ValueError, RuntimeError):
+        raise SqueezeNetError("not a readable ONNX model (truncated, damaged, or not ONNX)") from None

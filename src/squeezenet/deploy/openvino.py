@@ -24,7 +24,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -38,6 +38,9 @@ from ..utils.atomic import atomic_path
 from ..utils.device import native_bf16, quiet_missing_cuda
 from ..utils.seal import seal, verify
 from .metadata import META_BACKEND, Runner
+
+if TYPE_CHECKING:
+    from .inputs import BuildInputs
 
 RT_INFO_KEY = "squeezenet"  # rt_info section holding the ONNX metadata (config, preprocess, classes)
 
@@ -78,10 +81,8 @@ def quantize_nncf(
     ``float_first``: the first convolution stays in float and nothing needs NNCF's overflow fix.
     A CPU without VNNI sums pairs of u8 x s8 products in 16 bits, which saturate; NNCF halves the
     first layer's weight range against it (7-bit weights), and that layer, on raw pixels, is where
-    SqueezeNet loses: ImageNet v1.1 on ``val/``, AVX2-only AMD EPYC, 64.40% top-1 in fp32, 63.60%
-    with the fix, 53.60% without it, 64.40% with the first convolution in float at 0.82-0.9x
-    full int8's images/s (docs/results/deploy-avx2.md). On a VNNI CPU the products do not
-    saturate and full int8 keeps 64.40%."""
+    SqueezeNet loses top-1 on such a CPU; in float it keeps fp32's top-1 at a little less than
+    full int8's speed (docs/results/deploy-avx2.md). On a VNNI CPU the products do not saturate."""
     nncf = import_nncf()
     dataset = nncf.Dataset([images[i : i + 1].numpy() for i in range(len(images))])
     options: dict[str, Any] = {} if defaults else {"subset_size": len(images)}
@@ -130,8 +131,8 @@ def plugin_precision() -> dict[str, str]:
 
 def compile_model(model: ov.Model, precision: str | None = "f32", threads: int | None = None) -> ov.CompiledModel:
     """One stream on ``threads`` cores; ``precision`` None leaves the plugin's choice (``plugin_precision``).
-    A batch split across one stream per core ran at 0.97-0.98x one stream's images/s (int8, batch 32,
-    2 cores, AVX-512 VNNI and AVX2 kernels), so every recipe runs one stream."""
+    A batch split across one stream per core ran no faster than one stream on the two-core
+    machines measured, so every recipe runs one stream."""
     config: dict[str, Any] = {"NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": str(threads or os.cpu_count() or 1)}
     config.update({"INFERENCE_PRECISION_HINT": precision} if precision else plugin_precision())
     try:
@@ -158,14 +159,13 @@ def with_pixel_input(model: ov.Model, preprocess: Preprocess) -> ov.Model:
 def ov_runner(model: ov.Model, precision: str | None = "f32", dtype: type = np.float32) -> Runner:
     """Logits for a batch, from a request compiled for that exact batch size.
 
-    Static shapes: OpenVINO plans memory and picks kernels once per shape, which measured 1.4x
-    the images/s of the dynamic-batch graph at batch 32 and 0.9x its batch-1 latency (AVX-512
-    VNNI + AMX); a new batch size compiles once (~0.2 s). The request reads the caller's array
-    in place for one inference and gets its own input tensor back afterwards. Batch 1, AMX,
-    medians of five interleaved rounds: ``infer([data])`` (a fresh tensor filled each call)
-    1.18 ms, copying into the request's own tensor 1.03, reading in place 0.95. ``share_inputs=True``
-    would leave the request pointing at memory the caller frees (the suite crashed at garbage
-    collection with it). ``dtype``: the input's element type (uint8 for ``with_pixel_input``)."""
+    Static shapes: OpenVINO plans memory and picks kernels once per shape, which ran faster than
+    the dynamic-batch graph at batch 32 and at batch 1; a new batch size compiles once. The
+    request reads the caller's array in place for one inference (faster than filling a fresh
+    tensor or copying into the request's own) and gets its own input tensor back afterwards.
+    ``share_inputs=True`` would leave the request pointing at memory the caller frees (the suite
+    crashed at garbage collection with it). ``dtype``: the input's element type (uint8 for
+    ``with_pixel_input``)."""
     requests: dict[int, ov.InferRequest] = {}
 
     def request(shape: tuple[int, ...]) -> ov.InferRequest:
@@ -220,3 +220,30 @@ def read_ir(path: str | Path) -> ov.Model:
         return ov.Core().read_model(str(path))
     except RuntimeError as exc:
         raise SqueezeNetError(f"{path}: OpenVINO cannot read it: {str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def build(inputs: BuildInputs, name: str, graph: str = "fp32") -> ov.Model:
+    """An OpenVINO model of the fp32 ONNX graph, or of ONNX Runtime's int8 one (``graph="qdq"``), tagged ``name``."""
+    from .ort import int8_bytes
+
+    proto = onnx.load_from_string(int8_bytes(inputs)) if graph == "qdq" else inputs.proto()
+    return tag(from_onnx(proto), name)
+
+
+def build_int8(
+    inputs: BuildInputs,
+    name: str,
+    fused: bool = False,
+    symmetric: bool = False,
+    defaults: bool = False,
+    float_first: bool = False,
+) -> ov.Model:
+    """NNCF int8 of the plain graph, or of the fused-expand one (``deploy/fuse.py``), tagged ``name``."""
+    from .onnx_export import to_onnx
+
+    proto = inputs.once("fused", lambda: to_onnx(inputs.loaded, fuse=True)) if fused else inputs.proto()
+    return tag(quantize_nncf(from_onnx(proto), inputs.calib, symmetric, defaults, float_first), name)
+
+
+def pixel_runner(model: ov.Model, preprocess: Preprocess, precision: str | None = "f32") -> Runner:
+    return ov_runner(with_pixel_input(model, preprocess), precision, np.uint8)

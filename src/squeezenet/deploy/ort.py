@@ -1,12 +1,14 @@
-"""ONNX Runtime sessions: providers, threads, and a logits function over a session.
+"""ONNX Runtime: sessions (providers, threads, a logits function over a session), and the
+onnxruntime backends' graphs (fp32, and static int8 by ``quantize.py``).
 
-The lowest deploy module: exports are verified through an ONNX Runtime session, backends run one.
+Exports are verified through an ONNX Runtime session, backends run one.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
@@ -14,6 +16,10 @@ import torch
 
 from ..errors import SqueezeNetError
 from .metadata import Runner
+
+if TYPE_CHECKING:
+    from ..formats.preprocess import Preprocess
+    from .inputs import BuildInputs
 
 
 def providers() -> list[str]:
@@ -44,3 +50,39 @@ def session_runner(session: ort.InferenceSession, dtype: type = np.float32) -> R
         return torch.from_numpy(session.run(None, {name: np.ascontiguousarray(x.numpy(), dtype=dtype)})[0])
 
     return run
+
+
+def fp32_graph(inputs: BuildInputs) -> bytes:
+    """The model's fp32 ONNX graph, tagged ``onnxruntime``."""
+    from .onnx_export import tagged
+
+    return tagged(inputs.proto(), "onnxruntime")
+
+
+def int8_bytes(inputs: BuildInputs) -> bytes:
+    """Our static int8 graph (``quantize.py``), made once per build inputs (OpenVINO runs it too)."""
+    from .quantize import quantize_int8
+
+    return inputs.once("onnxruntime-int8", lambda: quantize_int8(inputs.proto(), inputs.calib))
+
+
+def int8_graph(inputs: BuildInputs, name: str = "onnxruntime-int8", defaults: bool = False) -> bytes:
+    """Static int8, our recipe, or with ``defaults`` ``quantize_static``'s own; tagged ``name``."""
+    import onnx
+
+    from .onnx_export import tagged
+    from .quantize import static_int8
+
+    graph = static_int8(inputs.proto(), inputs.calib) if defaults else int8_bytes(inputs)
+    return tagged(onnx.load_from_string(graph), name)
+
+
+def graph_runner(graph: bytes) -> Runner:
+    return session_runner(ort_session(graph))
+
+
+def pixel_runner(graph: bytes, preprocess: Preprocess) -> Runner:
+    """``graph`` taking uint8 pixels, the normalisation its leading nodes (``onnx_export.with_pixel_input``)."""
+    from .onnx_export import with_pixel_input
+
+    return session_runner(ort_session(with_pixel_input(graph, preprocess)), np.uint8)

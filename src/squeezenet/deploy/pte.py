@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -25,6 +25,9 @@ from ..utils.native import captured_fd
 from .metadata import META_BACKEND, Runner, model_metadata
 from .onnx_export import example_input
 from .pt2e import OurRecipe, min_max_activations, quantize_pt2e
+
+if TYPE_CHECKING:
+    from .inputs import BuildInputs
 
 METADATA_METHOD = "squeezenet_metadata"
 
@@ -124,3 +127,7 @@ class _Forward:
 
 def pte_runner(pte: bytes) -> Runner:
     return _Forward(pte)
+
+
+def build(inputs: BuildInputs, name: str, int8: bool = False, ours: bool = True) -> bytes:
+    return to_pte(inputs.loaded, name, inputs.calib if int8 else None, ours)

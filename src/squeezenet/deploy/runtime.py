@@ -17,7 +17,8 @@ from ..data.images import calibration_tensor
 from ..errors import OptionError
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
-from .backends import Backend, BuildInputs, backend
+from .backends import Backend, backend
+from .inputs import BuildInputs
 from .metadata import Runner
 
 
@@ -55,18 +56,19 @@ class Engine:
 
 def build_engine(
     loaded: LoadedModel,
-    name: str,
+    name: str | Backend,
     calib_data: str | Path | torch.Tensor | None = None,
     inputs: BuildInputs | None = None,
     device: torch.device | None = None,
 ) -> Engine:
-    """``loaded`` as backend ``name``'s graph; an int8 backend calibrates on ``calib_data`` (a
-    folder of unlabelled images, or a preprocessed batch). ``inputs``: shared with other builds
-    of the same model (its ONNX export is made once)."""
-    chosen = backend(name)
+    """``loaded`` as backend ``name``'s graph (a name of the table, or a record of one's own, as
+    the peer benchmark's); an int8 backend calibrates on ``calib_data`` (a folder of unlabelled
+    images, or a preprocessed batch). ``inputs``: shared with other builds of the same model (its
+    ONNX export is made once)."""
+    chosen = name if isinstance(name, Backend) else backend(name)
     if chosen.calibrated and calib_data is None and (inputs is None or inputs.calib is None):
         raise OptionError(
-            "backend", f"{name} calibrates on images: it needs {{calib_data}} (unlabelled images)", "calib_data"
+            "backend", f"{chosen.name} calibrates on images: it needs {{calib_data}} (unlabelled images)", "calib_data"
         )
     inputs = inputs or BuildInputs(loaded, device=device)
     if chosen.calibrated and inputs.calib is None:

@@ -1,14 +1,14 @@
 """The peer table: what a user would run instead of us, each with its own library's defaults,
 beside every recipe we ship, in one run on this CPU (images/s at a batch, batch-1 latency, top-1).
 
-Both sides come from the backend table (``deploy.backends``): the peers are its ``defaults``
-records (torch eager and ``torch.compile``; ONNX Runtime's ``quantize_static`` defaults; OpenVINO's
-``compile_model(model, "CPU")`` on our fp32 ONNX file, on ONNX Runtime's int8 file, and on NNCF's
-default quantization; litert-torch's and ExecuTorch's XNNPACK quantizers as their documentation
-configures them), ours every other record with a file to ship. ONNX Runtime's fp32 session with
-its defaults is our ``onnxruntime`` engine and is listed once; LiteRT's and ExecuTorch's fp32
-files have no settings to differ in and are ours. A backend whose runtime is not installed is
-left out of the table, and named under it.
+The peers are the backend table's ``defaults`` records (torch eager and ``torch.compile``; ONNX
+Runtime's ``quantize_static`` defaults; OpenVINO's ``compile_model(model, "CPU")`` on our fp32 ONNX
+file, on ONNX Runtime's int8 file, and on NNCF's default quantization) and the device runtimes'
+quantizers as their documentation configures them (litert-torch's, ExecuTorch's XNNPACK: records
+here, since only this table runs them); ours are the table's other records with a file to ship.
+ONNX Runtime's fp32 session with its defaults is our ``onnxruntime`` engine and is listed once;
+LiteRT's and ExecuTorch's fp32 files have no settings to differ in and are ours. A backend whose
+runtime is not installed is left out of the table, and named under it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Any
 import torch
 
 from ..data.images import calibration_tensor
-from ..deploy.backends import TABLE, BuildInputs
+from ..deploy.backends import EXECUTORCH, LITERT, TABLE, Backend, lazy
+from ..deploy.inputs import BuildInputs
 from ..deploy.metadata import Runner
 from ..deploy.runtime import build_engine
 from ..evaluation.accuracy import evaluate
@@ -33,16 +34,32 @@ from ..utils.progress import track
 from ..utils.timing import median, time_calls
 
 OURS = "ours: "
+DEVICE_DEFAULTS = (  # only the peer table runs these; the host runtimes' defaults are in the backend table
+    Backend(
+        name="litert-int8-defaults",
+        int8=True,
+        help="LiteRT int8, litert-torch's quantizer as its documentation configures it",
+        recipe="defaults",
+        **{**LITERT, "build": lazy("litert:build", name="litert-int8-defaults", int8=True, ours=False)},
+    ),
+    Backend(
+        name="executorch-int8-defaults",
+        int8=True,
+        help="ExecuTorch int8, XNNPACK's quantizer as its documentation configures it",
+        recipe="defaults",
+        **{**EXECUTORCH, "build": lazy("pte:build", name="executorch-int8-defaults", int8=True, ours=False)},
+    ),
+)
 
 
 def peer_runners(loaded: LoadedModel, calib: torch.Tensor) -> dict[str, Callable[[], Runner]]:
     """Row name -> builder of each engine, the peers first (one ONNX export, int8 graphs shared)."""
     inputs = BuildInputs(loaded, calib)
-    present = [b for b in TABLE if b.timed and b.available()]
+    present = [b for b in (*TABLE, *DEVICE_DEFAULTS) if b.timed and b.available()]
     peers = [b for b in present if b.recipe == "defaults"]
     ours = [b for b in present if b.recipe == "ours" and b.suffix]
-    build = lambda name: build_engine(loaded, name, inputs=inputs).runner()  # noqa: E731
-    return {**{b.name: partial(build, b.name) for b in peers}, **{OURS + b.name: partial(build, b.name) for b in ours}}
+    build = lambda record: build_engine(loaded, record, inputs=inputs).runner()  # noqa: E731
+    return {**{b.name: partial(build, b) for b in peers}, **{OURS + b.name: partial(build, b) for b in ours}}
 
 
 def bench_peers(

@@ -49,10 +49,9 @@ SMALL_RECIPE: dict[str, Any] = {
 }
 # Fine-tuning pretrained weights on a few hundred images (--weights): AdamW, the pretrained
 # layers at a tenth of the new head's rate, short epochs of batch 8. Chosen by cross-validation on
-# six held-out splits of hymenoptera/train (seeds 3-8, 294 held-out photos in all): lr 5e-4 for 12
-# epochs 89.8% mean top-1; 5e-4 for 8, 10, 15 epochs 87.8-89.1%; 1e-3 for 6 (the former default),
-# 10, 15 epochs 88.1%; 3e-4 for 15 epochs 88.1%; body rate 0.3 85.7%; the tutorial's recipe 86.4%.
-# docs/results/finetune.md scores the recipe against the tutorial on six other splits.
+# six held-out splits of hymenoptera/train (seeds 3-8) among rates 3e-4 to 1e-3, 6 to 15 epochs
+# and body rates of 0.1 and 0.3; docs/results/finetune.md scores it against the tutorial's recipe
+# on six other splits.
 FINETUNE_RECIPE: dict[str, Any] = {
     "optimizer": "adamw",
     "lr": 5e-4,

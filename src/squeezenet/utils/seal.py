@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 from ..errors import SqueezeNetError
 
@@ -69,3 +70,19 @@ def recorded(data: bytes) -> str | None:
     """The digest a file carries (``squeezenet-sha256:HEX``), or None."""
     found = _SEALED.search(data)
     return found.group().decode() if found else None
+
+
+def write_sealed(data: bytes, out: Path) -> int:
+    """``data`` sealed and written atomically; the bytes written."""
+    from .atomic import write_bytes
+
+    sealed = seal(data)
+    write_bytes(out, sealed)
+    return len(sealed)
+
+
+def read_sealed(path: Path) -> bytes:
+    """A file's bytes, its digest checked: a damaged file is refused before any parser sees it."""
+    data = path.read_bytes()
+    verify(data, str(path))
+    return data
