@@ -174,3 +174,41 @@ def test_bench_inference_times_the_engines_it_is_given_instead_of_building_them(
     )
     assert [r["backend"] for r in report["results"]] == ["torch", "onnxruntime-int8"]
     assert 2 in calls and 1 in calls  # batch and latency timed on the given runner: no calibration images needed
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("onnx", ".onnx"), ("openvino", ".xml")])
+def test_a_file_exported_with_pixels_takes_uint8_and_says_so(capsys, tmp_path, small_weights, fmt, suffix):
+    """``export --pixels``: the file's graph takes the uint8 pixels ``predict`` makes and
+    normalises them itself; its metadata says so, and eval and predict on it match the weights."""
+    from PIL import Image
+
+    from squeezenet.deploy.metadata import META_INPUT
+    from squeezenet.deploy.shipped import read_shipped
+
+    if fmt == "openvino":
+        pytest.importorskip("openvino")
+    out = tmp_path / f"m{suffix}"
+    code, stdout, err = run(
+        capsys, "export", "--weights", small_weights, "--out", out, "--format", fmt, "--pixels", "--json"
+    )
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["pixels"] and report["max_logit_diff_random"] < 1e-3
+    shipped = read_shipped(out)
+    engine = shipped.engine
+    assert engine.pixels_of is not None and engine.backend.metadata(engine.graph)[META_INPUT] == "pixels"
+    if fmt == "onnx":
+        (source,) = ort_session(out).get_inputs()
+        assert source.name == "pixels" and source.type == "tensor(uint8)"
+    Image.new("RGB", (300, 260), (120, 30, 200)).save(tmp_path / "a.png")
+    answers = []
+    for weights in (small_weights, out):
+        code, stdout, err = run(capsys, "predict", "--weights", weights, tmp_path / "a.png", "--json")
+        assert code == 0, err
+        answers.append(json.loads(stdout)[0]["top"][0])
+    assert answers[0]["index"] == answers[1]["index"]
+    assert abs(answers[0]["probability"] - answers[1]["probability"]) < 1e-4
+    code, _, err = run(
+        capsys, "export", "--weights", small_weights, "--out", tmp_path / "m.pte", "--format", "executorch", "--pixels"
+    )
+    assert code == 2 and "--pixels" in err and len(err.strip().splitlines()) == 1

@@ -69,7 +69,7 @@ def test_engines_normalising_in_graph_match_the_host(backend, pre):
     model = SqueezeNet(SqueezeNetConfig(layout="v1_1", num_classes=10))
     loaded = LoadedModel(model.eval(), pre, "test")
     engine = build_engine(loaded, backend)
-    assert engine.backend.pixels is not None
+    assert engine.backend.pixel_graph is not None
     pixels = torch.randint(0, 256, (2, 3, pre.crop, pre.crop), dtype=torch.uint8)
     in_graph = engine.pixel_runner(pre)(pixels)
     host = engine.runner()(pre.normalize_pixels(pixels))

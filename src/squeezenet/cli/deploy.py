@@ -66,8 +66,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         print(f"chose {report.auto.reason}")
     agreement = "" if report.top1_agreement_real is None else f", top-1 agreement {report.top1_agreement_real:.1f}%"
+    takes = ", takes uint8 pixels" if report.pixels else ""
     print(
-        f"wrote {report.file}: {report.bytes:,} bytes ({report.backend}), max logit difference vs PyTorch "
+        f"wrote {report.file}: {report.bytes:,} bytes ({report.backend}{takes}), max logit difference vs PyTorch "
         f"{report.max_logit_diff_random:.2e} (random inputs){agreement}"
     )
     return 0

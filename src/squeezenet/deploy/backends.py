@@ -1,15 +1,16 @@
 """Every inference backend, once: one record each, and everything else derived from the table.
 
 A backend builds a graph from a loaded model (``build``), runs it (``run``: a batch of
-preprocessed float images to logits; ``pixels``, where the engine can: uint8 pixels to logits,
-the normalisation compiled into its graph), and, when it has a file to ship (``suffix``), writes and
-reads that file. eval, predict, bench, ``export`` and ``export --format auto`` choose among these
-records by name; the CLI's choices are the names. A record names its runtime module's functions
-(``lazy("openvino:ov_runner", precision="f32")``), imported when a backend is first used, so
-reading the table loads no runtime. The table lists the engines a user can run or ship: ours, and
-the host runtimes' own defaults, which ``export --format auto`` times beside ours so it never
-ships something slower than a library's defaults; the device runtimes' default quantizers, which
-only the peer benchmark runs, live beside it (``speed/peers.py``).
+preprocessed float images to logits; where the engine can, ``pixel_graph`` compiles the
+normalisation into the graph, which then takes uint8 pixels, and ``pixel_run`` runs that), and,
+when it has a file to ship (``suffix``), writes and reads that file. eval, predict, bench,
+``export`` and ``export --format auto`` choose among these records by name; the CLI's choices
+are the names. A record names its runtime module's functions (``lazy("openvino:ov_runner",
+precision="f32")``), imported when a backend is first used, so reading the table loads no
+runtime. The table lists the engines a user can run or ship: ours, and the host runtimes' own
+defaults, which ``export --format auto`` times beside ours so it never ships something slower
+than a library's defaults; the device runtimes' default quantizers, which only the peer
+benchmark runs, live beside it (``speed/peers.py``).
 
 To add a backend: its functions in its runtime module, and a record here.
 """
@@ -41,8 +42,9 @@ class Backend:
     suffix: str | None = None  # the file written; None: nothing to ship
     build: Callable[[BuildInputs], Any]
     run: Callable[[Any], Runner]
-    # uint8 N x C x H x W pixels -> logits, mean and std in the engine's graph; None: normalised on the host
-    pixels: Callable[[Any, Preprocess], Runner] | None = None
+    # the graph taking uint8 N x C x H x W pixels, mean and std its first steps; None: normalised on the host
+    pixel_graph: Callable[[Any, Preprocess], Any] | None = None
+    pixel_run: Callable[[Any], Runner] | None = None  # logits of uint8 pixels, for such a graph
     write: Callable[[Any, Path], int] | None = None  # bytes written
     read: Callable[[Path], Any] | None = None
     metadata: Callable[[Any], dict[str, str]] | None = None  # what a graph carries (config, preprocessing, classes)
@@ -92,7 +94,8 @@ ORT = {
     "format": "onnx",
     "suffix": ".onnx",
     "run": lazy("ort:graph_runner"),
-    "pixels": lazy("ort:pixel_runner"),
+    "pixel_graph": lazy("ort:pixel_graph"),
+    "pixel_run": lazy("ort:pixel_runner"),
     "write": write_sealed,
     "read": read_sealed,
     "metadata": lazy("onnx_export:graph_metadata"),
@@ -101,12 +104,13 @@ OV = {
     "format": "openvino",
     "suffix": ".xml",
     "run": lazy("openvino:ov_runner", precision=None),
-    "pixels": lazy("openvino:pixel_runner", precision=None),
+    "pixel_graph": lazy("openvino:with_pixel_input"),
+    "pixel_run": lazy("openvino:pixel_runner", precision=None),
     "write": lazy("openvino:save_ir"),
     "read": lazy("openvino:read_ir"),
     "metadata": lazy("openvino:metadata"),
 }
-OV_DEFAULTS = {**OV, "run": lazy("openvino:default_runner"), "pixels": None}
+OV_DEFAULTS = {**OV, "run": lazy("openvino:default_runner"), "pixel_graph": None, "pixel_run": None}
 # batch-1 graphs for devices: timed in the peer table, never chosen by ``auto`` for this host
 LITERT = {
     "format": "litert",
@@ -168,7 +172,7 @@ TABLE = (
             **OV,
             **ov_build("openvino"),
             "run": lazy("openvino:ov_runner", precision="f32"),
-            "pixels": lazy("openvino:pixel_runner", precision="f32"),
+            "pixel_run": lazy("openvino:pixel_runner", precision="f32"),
         },
     ),
     Backend(
@@ -286,6 +290,9 @@ FOLDER_SUFFIXES = tuple(dict.fromkeys(b.suffix for b in TABLE if b.folder))  # o
 FORMATS = tuple(dict.fromkeys(b.format for b in TABLE if b.format))  # export formats, table order
 INT8_ONLY = tuple(f for f in FORMATS if all(b.int8 for b in TABLE if b.format == f))  # e.g. tflite-micro
 NO_INT8 = tuple(f for f in FORMATS if not any(b.int8 for b in TABLE if b.format == f))  # hls4ml: its own fixed point
+PIXEL_FORMATS = tuple(  # export --pixels: the graph takes uint8 pixels
+    f for f in FORMATS if all(b.pixel_graph for b in TABLE if b.format == f and b.recipe == "ours")
+)
 PROFILED = tuple(f for f in FORMATS if any(b.profiled for b in TABLE if b.format == f))  # need calibration images
 
 

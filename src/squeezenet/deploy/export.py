@@ -40,6 +40,7 @@ class ExportReport:
     top1_agreement_real: float | None = None  # % of those images whose top-1 is PyTorch's
     auto: EngineChoice | None = None
     device: dict[str, Any] | None = None  # what the file costs on its device (TFLite Micro: flash, arena)
+    pixels: bool = False  # the file takes uint8 pixels, normalised in its graph
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "auto"}
@@ -69,8 +70,9 @@ def export(loaded: LoadedModel, out: str | Path, options: ExportOptions) -> Expo
             f"{loaded.config.pool} (train the FPGA variant: squeezenet train --pool 2x2)",
         )
     inputs = BuildInputs(loaded, fixed_bits=options.fixed_bits or DEFAULT_FIXED_BITS)
+    engine = build_engine(loaded, chosen.name, options.calib_data, inputs)
     return write_verified(
-        loaded, build_engine(loaded, chosen.name, options.calib_data, inputs), out, options.calib_data
+        loaded, engine.taking_pixels(loaded.preprocess) if options.pixels else engine, out, options.calib_data
     )
 
 
@@ -85,6 +87,8 @@ def write_verified(
     diffs, agreement = {}, None
     with torch.no_grad():
         for name, x in checks.items():
+            if engine.pixels_of is not None:  # the graph sees x as uint8 pixels: PyTorch gets those pixels
+                x = engine.pixels_of.normalize_pixels(engine.pixels_of.denormalize(x))
             got, want = run(x), reference(x)
             diffs[name] = float((got - want).abs().max())
             if name == "real":
@@ -105,4 +109,5 @@ def write_verified(
         diffs.get("real"),
         agreement,
         device=device,
+        pixels=engine.pixels_of is not None,
     )

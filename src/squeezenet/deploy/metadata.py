@@ -25,6 +25,7 @@ PIXELS_NAME = "pixels"  # N x C x H x W uint8, the input of a graph that normali
 Runner = Callable[["torch.Tensor"], "torch.Tensor"]  # a preprocessed float batch -> logits
 META_CONFIG, META_PREPROCESS, META_CLASSES = "squeezenet_config", "preprocess", "classes"
 META_BACKEND = "squeezenet_backend"
+META_INPUT = "squeezenet_input"  # "pixels": the graph takes uint8 pixels (``Preprocess.pixels``); absent: floats
 FOLDER_METADATA = "squeezenet.json"  # an exported folder's metadata (an HLS project's), and its mark as ours
 
 

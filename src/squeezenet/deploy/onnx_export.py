@@ -19,7 +19,7 @@ import torch
 from ..formats.loaded import LoadedModel
 from ..formats.preprocess import Preprocess
 from .fuse import fuse_expands
-from .metadata import INPUT_NAME, META_BACKEND, OPSET, OUTPUT_NAME, PIXELS_NAME, model_metadata
+from .metadata import INPUT_NAME, META_BACKEND, META_INPUT, OPSET, OUTPUT_NAME, PIXELS_NAME, model_metadata
 
 MAX_LOGIT_DIFF = 1e-3
 
@@ -103,6 +103,8 @@ def with_pixel_input(graph: bytes, preprocess: Preprocess) -> bytes:
         h.make_node("Div", ["pixels_centred", "pixels_std"], [INPUT_NAME]),
     ]
     proto.graph.initializer.extend(constants)
+    props = {p.key: p.value for p in proto.metadata_props}
+    h.set_model_props(proto, {**props, META_INPUT: "pixels"})
     pixels = h.make_tensor_value_info(PIXELS_NAME, onnx.TensorProto.UINT8, ["batch", channels, crop, crop])
     proto.graph.input.remove(old)
     proto.graph.input.insert(0, pixels)

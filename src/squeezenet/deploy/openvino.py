@@ -37,7 +37,7 @@ from ..formats.preprocess import Preprocess
 from ..utils.atomic import atomic_path
 from ..utils.device import native_bf16, quiet_missing_cuda
 from ..utils.seal import seal, verify
-from .metadata import META_BACKEND, Runner
+from .metadata import META_BACKEND, META_INPUT, Runner
 
 if TYPE_CHECKING:
     from .inputs import BuildInputs
@@ -153,7 +153,9 @@ def with_pixel_input(model: ov.Model, preprocess: Preprocess) -> ov.Model:
     mean, std = preprocess.pixel_affine()
     steps.mean(mean).scale(std)
     ppp.input().model().set_layout(ov.Layout("NCHW"))
-    return ppp.build()
+    built = ppp.build()
+    built.set_rt_info("pixels", [RT_INFO_KEY, META_INPUT])
+    return built
 
 
 def ov_runner(model: ov.Model, precision: str | None = "f32", dtype: type = np.float32) -> Runner:
@@ -245,5 +247,6 @@ def build_int8(
     return tag(quantize_nncf(from_onnx(proto), inputs.calib, symmetric, defaults, float_first), name)
 
 
-def pixel_runner(model: ov.Model, preprocess: Preprocess, precision: str | None = "f32") -> Runner:
-    return ov_runner(with_pixel_input(model, preprocess), precision, np.uint8)
+def pixel_runner(model: ov.Model, precision: str | None = "f32") -> Runner:
+    """Logits of uint8 pixels, for a model that takes them (``with_pixel_input``)."""
+    return ov_runner(model, precision, np.uint8)

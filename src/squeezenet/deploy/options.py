@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import OptionError
 from ..utils.atomic import check_replaceable
 from ..utils.options import MAX_BATCH, check_ranges, option
-from .backends import FORMATS, INT8_ONLY, NO_INT8, PROFILED, for_format
+from .backends import FORMATS, INT8_ONLY, NO_INT8, PIXEL_FORMATS, PROFILED, for_format
 from .metadata import FOLDER_METADATA
 from .precision import DEFAULT_FIXED_BITS, FIXED_BITS_RANGE
 
@@ -46,6 +46,12 @@ class ExportOptions:
         high=FIXED_BITS_RANGE[1],
     )
 
+    pixels: bool = option(
+        False,
+        "the file takes uint8 pixels (N x C x crop x crop, decoded and resized) and normalises them in its graph "
+        "(onnx, openvino); its metadata says so",
+    )
+
     def check(self) -> None:
         if self.format not in EXPORT_FORMATS:
             raise OptionError("format", f"must be one of {', '.join(EXPORT_FORMATS)}, got {self.format!r}")
@@ -69,6 +75,10 @@ class ExportOptions:
         if self.fixed_bits is not None and self.format not in PROFILED:
             raise OptionError(
                 "fixed_bits", f"sets the width of {', '.join(PROFILED)}'s fixed point: only with {{format}}", "format"
+            )
+        if self.pixels and self.format not in PIXEL_FORMATS:
+            raise OptionError(
+                "pixels", f"is written by {', '.join(PIXEL_FORMATS)}: choose one with {{format}}", "format"
             )
         if self.int8 and self.calib_data is None:
             raise OptionError("int8", "calibrates on images: it needs {calib_data} (unlabelled images)", "calib_data")

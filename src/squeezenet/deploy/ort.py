@@ -81,8 +81,13 @@ def graph_runner(graph: bytes) -> Runner:
     return session_runner(ort_session(graph))
 
 
-def pixel_runner(graph: bytes, preprocess: Preprocess) -> Runner:
+def pixel_graph(graph: bytes, preprocess: Preprocess) -> bytes:
     """``graph`` taking uint8 pixels, the normalisation its leading nodes (``onnx_export.with_pixel_input``)."""
     from .onnx_export import with_pixel_input
 
-    return session_runner(ort_session(with_pixel_input(graph, preprocess)), np.uint8)
+    return with_pixel_input(graph, preprocess)
+
+
+def pixel_runner(graph: bytes) -> Runner:
+    """Logits of uint8 pixels, for a graph that takes them."""
+    return session_runner(ort_session(graph), np.uint8)

@@ -24,28 +24,43 @@ from .metadata import Runner
 
 @dataclass
 class Engine:
-    """A backend's graph of one model: ONNX bytes, an OpenVINO model, a torch module."""
+    """A backend's graph of one model: ONNX bytes, an OpenVINO model, a torch module.
+    ``pixels_of``: the preprocessing whose uint8 pixels the graph takes (an ``export --pixels``
+    file), None where it takes the normalised floats."""
 
     backend: Backend
     graph: Any
+    pixels_of: Preprocess | None = None
 
     def runner(self) -> Runner:
-        return self.backend.run(self.graph)
+        """Logits of normalised float batches (a graph that takes pixels gets them back as pixels)."""
+        if self.pixels_of is None:
+            return self.backend.run(self.graph)
+        run, preprocess = self.backend.pixel_run(self.graph), self.pixels_of
+        return lambda x: run(preprocess.denormalize(x))
 
     def pixel_runner(self, preprocess: Preprocess, run: Runner | None = None) -> Runner:
         """Logits of uint8 N x C x H x W pixels (``Preprocess.pixels``): in the engine's graph where
         its backend can (built on the first batch), else normalised here and given to ``run``."""
-        if self.backend.pixels is None:
+        if self.pixels_of is not None:
+            return self.backend.pixel_run(self.graph)
+        if self.backend.pixel_graph is None:
             float_run = run or self.runner()
             return lambda pixels: float_run(preprocess.normalize_pixels(pixels))
         built: list[Runner] = []
 
         def run_pixels(pixels: torch.Tensor) -> torch.Tensor:
             if not built:
-                built.append(self.backend.pixels(self.graph, preprocess))
+                built.append(self.backend.pixel_run(self.backend.pixel_graph(self.graph, preprocess)))
             return built[0](pixels)
 
         return run_pixels
+
+    def taking_pixels(self, preprocess: Preprocess) -> Engine:
+        """This engine with the normalisation compiled into its graph, which takes uint8 pixels."""
+        if self.backend.pixel_graph is None:
+            raise OptionError("pixels", f"{self.backend.name} cannot take pixels: its graph normalises nothing")
+        return Engine(self.backend, self.backend.pixel_graph(self.graph, preprocess), preprocess)
 
     def save(self, out: str | Path) -> int:
         """Write atomically; the bytes written (an IR's .xml and .bin together)."""

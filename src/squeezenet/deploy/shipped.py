@@ -17,7 +17,7 @@ from ..formats.preprocess import Preprocess
 from ..models.config import SqueezeNetConfig
 from ..utils.seal import check_recorded
 from .backends import BACKENDS, for_suffix
-from .metadata import META_BACKEND, META_CLASSES, META_CONFIG, META_PREPROCESS
+from .metadata import META_BACKEND, META_CLASSES, META_CONFIG, META_INPUT, META_PREPROCESS
 from .runtime import Engine
 
 
@@ -56,9 +56,10 @@ def read_shipped(path: str | Path) -> Shipped:
         classes = json.loads(meta[META_CLASSES]) if META_CLASSES in meta else None
     except ValueError:
         raise SqueezeNetError(f"{path}: its class names are not valid JSON") from None
+    preprocess = Preprocess.from_json(meta[META_PREPROCESS])
     return Shipped(
-        Engine(BACKENDS[name], graph),
+        Engine(BACKENDS[name], graph, preprocess if meta.get(META_INPUT) == "pixels" else None),
         config,
-        Preprocess.from_json(meta[META_PREPROCESS]),
+        preprocess,
         check_classes(classes, config.num_classes, str(path)),
     )

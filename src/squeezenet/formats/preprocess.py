@@ -118,6 +118,16 @@ class Preprocess:
         x = x.flip(1) if self.color == "BGR" else x
         return ((x - mean) / std).contiguous()
 
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's float input -> the uint8 pixels ``normalize_pixels`` makes it from (rounded,
+        clamped): how a float batch reaches a graph that takes pixels."""
+        import torch
+
+        mean, std = (torch.tensor(v, dtype=torch.float32)[:, None, None] for v in self.pixel_affine())
+        pixels = x.float() * std + mean
+        pixels = pixels.flip(1) if self.color == "BGR" else pixels
+        return pixels.round().clamp(0, 255).to(torch.uint8).contiguous()
+
     def eval_tensor(self, image: Image.Image) -> torch.Tensor:
         """PIL image -> the model's float input (C x H x W): ``pixels`` normalised."""
         return self.normalize_pixels(self.pixels(image)[None])[0]

@@ -68,7 +68,7 @@ def bench_predict(
         rows.append(
             {
                 "backend": backend,
-                "in_graph": engine.backend.pixels is not None,
+                "in_graph": engine.backend.pixel_graph is not None,
                 "model_ms": model_ms,
                 "pixels_model_ms": ms(partial(model.pixels, pixels)),
                 "float_path_ms": ms(float_path),
