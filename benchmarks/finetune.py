@@ -40,6 +40,7 @@ shared = require_shared()
 DATA = shared / "hymenoptera"
 WEIGHTS = shared / "weights" / "squeezenet1_1-imagenet.pth"
 torch.set_num_threads(2)
+WORKERS = 0  # loader processes of the tutorial's recipe (in this process, as ours runs with --workers 0 here)
 
 
 class Samples(Dataset):
@@ -56,7 +57,15 @@ class Samples(Dataset):
 
 def anchor(seed: int = 42) -> dict:
     """The tutorial's recipe, top to bottom, on the split ``squeezenet train --seed SEED`` holds out."""
-    source = build_source(str(DATA), workers=0, seed=seed)
+    split = build_source(str(DATA), workers=0, seed=seed).split
+    return tutorial(split.labelled("train"), split.labelled("held_out"), len(split.classes), seed)
+
+
+def tutorial(
+    train: list[tuple[str, int]], held: list[tuple[str, int]], classes: int, seed: int, features_only: bool = False
+) -> dict:
+    """PyTorch's transfer-learning tutorial: full fine-tuning, or (``features_only``) its feature
+    extraction variant, the pretrained layers frozen and only the new conv10 trained."""
     normalize = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     train_t = transforms.Compose(
         [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize]
@@ -65,11 +74,14 @@ def anchor(seed: int = 42) -> dict:
     torch.manual_seed(seed)
     model = torchvision.models.squeezenet1_1()
     model.load_state_dict(torch.load(WEIGHTS, weights_only=True))
-    model.classifier[1] = torch.nn.Conv2d(512, 2, kernel_size=1)
-    model.num_classes = 2
-    loader = DataLoader(Samples(source.split.labelled("train"), train_t), batch_size=8, shuffle=True, num_workers=0)
-    val = DataLoader(Samples(source.split.labelled("held_out"), val_t), batch_size=8, num_workers=0)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+    if features_only:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    model.classifier[1] = torch.nn.Conv2d(512, classes, kernel_size=1)
+    model.num_classes = classes
+    loader = DataLoader(Samples(train, train_t), batch_size=8, shuffle=True, num_workers=WORKERS)
+    val = DataLoader(Samples(held, val_t), batch_size=8, num_workers=WORKERS)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
     start, history = time.perf_counter(), []
     for _ in range(15):
@@ -82,7 +94,7 @@ def anchor(seed: int = 42) -> dict:
         model.eval()
         with torch.no_grad():
             correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in val)
-        history.append(100 * correct / len(source.split.labelled("held_out")))
+        history.append(100 * correct / len(held))
     return {
         "val_top1": history[-1],
         "best_epoch_top1": max(history),

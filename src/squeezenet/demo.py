@@ -28,6 +28,7 @@ import torch
 
 from .compression.options import CompressOptions
 from .compression.pipeline import compress
+from .data import FASHION_MNIST_DATA
 from .data.sources import TensorSource, build_source
 from .deploy.backends import BACKENDS, ENGINES
 from .deploy.export import REAL_CHECK_IMAGES, export, write_verified
@@ -47,7 +48,7 @@ from .utils.device import cpu_isa
 # error-compensated assignment on training images, then a tenth of an epoch of retraining (labels
 # and distillation) after pruning and a tenth of centroid fine-tuning: the paper's Deep Compression,
 # with the library's entropy-constrained codebooks (docs/results/demo.md has the file it makes).
-DEMO_COMPRESSION = CompressOptions(bits=5, density="paper", data="fashion-mnist", epochs=0.1, lr=2e-4, batch_size=64)
+DEMO_COMPRESSION = CompressOptions(bits=5, density="paper", data=FASHION_MNIST_DATA, epochs=0.1, lr=2e-4, batch_size=64)
 # The model: v1.1 with the paper's Section 6 simple bypass, a strided 3x3 conv1 in place of conv1
 # and its max-pool (a quarter of the stem's work), batch norm after each squeeze convolution
 # while training (folded into it when saved: the file is a plain SqueezeNet), which lets the
@@ -64,7 +65,7 @@ def demo_training(
     """The demo's training run on Fashion-MNIST (resumable), its design changed by ``design``."""
     return TrainConfig(
         arch="squeezenet1_1",
-        data="fashion-mnist",
+        data=FASHION_MNIST_DATA,
         data_dir=data_dir,
         out=str(run_dir),
         epochs=epochs,
@@ -87,7 +88,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     weights = run_dir / MODEL_FILE
     loaded = load_model(weights)
     params = sum(p.numel() for p in loaded.model.parameters())  # as saved: the batch norm folded in
-    source = build_source("fashion-mnist")
+    source = build_source(FASHION_MNIST_DATA)
     report: dict[str, Any] = {
         "dataset": "Fashion-MNIST (60,000 train / 10,000 test, 28x28 grayscale)",
         "model": "squeezenet1_1, simple bypass, strided stem, squeeze batch norm (folded when saved), 2x2 pools",

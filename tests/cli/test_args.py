@@ -8,14 +8,26 @@ from squeezenet.cli import build_parser
 from squeezenet.cli.args import Number, flag, record_from_args
 from squeezenet.compression.options import AdaptOptions, CompressOptions
 from squeezenet.deploy.options import ExportOptions
+from squeezenet.ota.options import KeysOptions, PublishOptions, UpdateOptions
 from squeezenet.train.config import TrainConfig
 
-RECORDS = {"compress": CompressOptions, "adapt": AdaptOptions, "export": ExportOptions, "train": TrainConfig}
+RECORDS = {
+    "compress": CompressOptions,
+    "adapt": AdaptOptions,
+    "export": ExportOptions,
+    "train": TrainConfig,
+    "keys": KeysOptions,
+    "publish": PublishOptions,
+    "update": UpdateOptions,
+}
 REQUIRED = {
     "train": ["--out", "run"],
     "compress": ["--weights", "imagenet", "--out", "m.sqz"],
     "adapt": ["--weights", "README.md", "--data", "fashion-mnist", "--out", "m.sqz"],
     "export": ["--weights", "imagenet", "--out", "m.onnx"],
+    "keys": ["init", "keys"],
+    "publish": ["--repo", "repo", "--keys", "."],
+    "update": ["--state", "state"],
 }
 
 
@@ -40,4 +52,5 @@ def test_each_record_field_with_help_is_a_flag_made_from_it(command):
     # the defaults of the command line are the record's own
     args = build_parser().parse_args([command, *REQUIRED[command]])
     parsed = record_from_args(record, args)
-    assert parsed == dataclasses.replace(defaults, **{k: getattr(parsed, k) for k in ("out",) if command == "train"})
+    required = [name for name, action in actions.items() if action.required and hasattr(defaults, name)]
+    assert parsed == dataclasses.replace(defaults, **{k: getattr(parsed, k) for k in required})

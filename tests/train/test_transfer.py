@@ -158,3 +158,20 @@ def test_linear_probe_moves_only_the_head(tmp_path, pretrained):
         load_model(tmp_path / "run" / "model.safetensors").model.state_dict(),
     )
     assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("classifier.1."))
+
+
+def test_a_split_file_decides_the_held_out_photos(tmp_path, pretrained, capsys):
+    """``--split`` (a fold of one's own): the run holds out exactly the file's photos, whatever
+    ``--seed`` would draw, and writes the same split beside it."""
+    from squeezenet.data.split import Split
+
+    data = _photos(tmp_path / "data")
+    held = ["ants/0.jpg", "ants/1.jpg", "ants/2.jpg", "bees/7.jpg", "bees/8.jpg"]
+    every = [f"{c}/{i}.jpg" for c in ("ants", "bees") for i in range(10)]
+    Split(str(data), 0.25, 0, ["ants", "bees"], [p for p in every if p not in held], held).write(tmp_path / "fold.json")
+    argv = ["train", "--weights", pretrained, "--data", data, "--out", tmp_path / "run", *FAST]
+    code, _, err = run(capsys, *argv, "--split", tmp_path / "fold.json", "--max-steps", "1")
+    assert code == 0, err
+    assert Split.read(tmp_path / "run" / "split.json").held_out == held
+    code, _, err = run(capsys, *argv, "--split", tmp_path / "missing.json")
+    assert code == 2 and "missing.json" in err and len(err.strip().splitlines()) == 1

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..data import FASHION_MNIST_DATA
 from ..deploy.backends import BACKENDS, FOLDER_SUFFIXES, SHIPPED_SUFFIXES
 from ..errors import SqueezeNetError
 from ..formats.imagenet import PUBLISHED_NAMES
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from ..evaluation.model import Runnable
     from ..formats.loaded import LoadedModel
 
-FASHION_MNIST = "fashion-mnist"
 # fields whose flag is not ``--`` + the field's name with dashes
 FLAG_NAMES = {"bits_spec": "--bits-per-layer", "top_k": "--top", "compensate": "--no-compensate"}
 
@@ -120,7 +120,7 @@ def add_record(
     type bounded by the field's range, a path or size checked by its kind, its default the record's
     (``required``: no default; ``more_help``: what a field's help adds, e.g. a recipe's default)."""
     defaults = record()
-    kinds = {"dir": existing_dir, "data": dataset, "bytes": _size}
+    kinds = {"dir": existing_dir, "out_dir": output_dir, "file": existing_file, "data": dataset, "bytes": _size}
     for f in dataclasses.fields(record):
         meta = f.metadata
         if "help" not in meta:
@@ -228,7 +228,7 @@ def weights_file(text: str) -> str:
 
 def dataset(text: str) -> str:
     """``fashion-mnist``, or a folder: ``train/`` and ``val/`` of class folders, or class folders."""
-    return text if text == FASHION_MNIST else existing_dir(text)
+    return text if text == FASHION_MNIST_DATA else existing_dir(text)
 
 
 # --- flag groups --------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..compression.options import AdaptOptions, CompressOptions
+from ..data import FASHION_MNIST_DATA
 from ..data.split import SPLIT_FILE
 from ..errors import OptionError, SqueezeNetError
 from ..formats.sqz import MAX_FILE
 from .args import (
-    FASHION_MNIST,
     add_json,
     add_quiet,
     add_record,
@@ -36,7 +36,7 @@ def _run_split(weights: str, data: str | None) -> str | None:
     """The split file of the run whose model ``weights`` is, when ``data`` is a folder: the report
     then scores the photos that run held out, whatever ``--seed`` says."""
     split = Path(weights).parent / SPLIT_FILE
-    return str(split) if data is not None and data != FASHION_MNIST and split.is_file() else None
+    return str(split) if data is not None and data != FASHION_MNIST_DATA and split.is_file() else None
 
 
 def add_compress(sub: Any) -> None:

@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError, SqueezeNetError
-from ..ota.keys import MAX_ROOT_KEYS
-from ..ota.release import MAX_PROBE_COUNT, MAX_RELEASE, PROBE_COUNT
-from .args import add_json, emit, existing_dir, existing_file, integer, output_dir, real
+from ..ota.options import KeysOptions, PublishOptions, UpdateOptions
+from .args import add_json, add_record, emit, record_from_args
 from .exits import NO, OK, STALE
 
-MAX_DEADLINE = 24 * 3600.0  # seconds: a deadline is a bound, never "no deadline"
 PUBLISH_ACTIONS = ("release", "refresh")  # the first: what a bare `publish` does
 UPDATE_ACTIONS = ("install", "init", "confirm", "status")
 
@@ -46,17 +44,16 @@ def add_keys(sub: Any) -> None:
     p = sub.add_parser("keys", help="make the ed25519 signing keys of a model repository")
     p.add_argument("action", choices=["init"], help="init: a new key set (never overwrites one)")
     p.add_argument("directory", help="the key folder (keep it private: the root keys offline)")
-    p.add_argument("--root-keys", type=integer(1, MAX_ROOT_KEYS), default=1, help="root keys to make")
-    p.add_argument(
-        "--root-threshold", type=integer(1, MAX_ROOT_KEYS), default=1, help="how many root keys must sign a root"
-    )
+    add_record(p, KeysOptions)
     p.set_defaults(func=cmd_keys)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    options = record_from_args(KeysOptions, args)
+    options.check()
     from ..ota.keys import init_keys
 
-    for path in init_keys(args.directory, args.root_keys, args.root_threshold):
+    for path in init_keys(args.directory, options.root_keys, options.root_threshold):
         print(f"wrote {path}")
     return 0
 
@@ -69,42 +66,37 @@ def add_publish(sub: Any) -> None:
         "release (the default): a new release of --model from --weights; refresh: only re-sign the timestamp "
         "(and a snapshot about to expire), from cron",
     )
-    p.add_argument("--repo", required=True, type=output_dir, help="the repository folder (served as static files)")
-    p.add_argument("--keys", required=True, type=existing_dir, help="the key folder of squeezenet keys init")
-    p.add_argument("--model", help="the model's name: its delegated role and target folder")
-    p.add_argument("--weights", type=existing_file, help="the release: a .sqz file")
-    p.add_argument(
-        "--release", type=integer(1, MAX_RELEASE), help="release number (default: one above the last; never lower)"
-    )
-    p.add_argument(
-        "--probe-count", type=integer(1, MAX_PROBE_COUNT), default=PROBE_COUNT, help="inputs in the release's probe set"
-    )
+    add_record(p, PublishOptions, required=("repo", "keys"))
     add_json(p, "the result")
     p.set_defaults(func=cmd_publish)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     action = mode_of(args, "publish", PUBLISH_ACTIONS)
-    if action == "release" and not (args.model and args.weights):
+    options = record_from_args(PublishOptions, args)
+    options.check()
+    if action == "release" and not (options.model and options.weights):
         raise OptionError("model", "and {weights} name the release to publish (or: publish refresh)", "weights")
     from ..ota.keys import KeyStore
     from ..ota.publish import Repository
 
-    repo, keys = Repository(args.repo), KeyStore(args.keys)
+    repo, keys = Repository(options.repo), KeyStore(options.keys)
     if action == "refresh":
         if not repo.exists():
-            raise OptionError("repo", f"{args.repo} holds no repository to refresh")
+            raise OptionError("repo", f"{options.repo} holds no repository to refresh")
         versions = repo.refresh(keys)
         emit(versions) if args.json else print(
-            f"refreshed {args.repo}: timestamp {versions['timestamp']}, snapshot {versions['snapshot']}"
+            f"refreshed {options.repo}: timestamp {versions['timestamp']}, snapshot {versions['snapshot']}"
         )
         return 0
-    published = repo.publish(keys, args.model, Path(args.weights).read_bytes(), args.release, args.probe_count)
+    published = repo.publish(
+        keys, options.model, Path(options.weights).read_bytes(), options.release, options.probe_count
+    )
     if args.json:
         emit(vars(published))
         return 0
     patches = ", ".join(f"from {b}: {n:,} bytes" for b, n in published.patches.items()) or "none"
-    print(f"published {args.model} release {published.release}: {published.full_bytes:,} bytes; patches {patches}")
+    print(f"published {options.model} release {published.release}: {published.full_bytes:,} bytes; patches {patches}")
     return 0
 
 
@@ -116,35 +108,25 @@ def add_update(sub: Any) -> None:
         "install (the default): the newest release from --repo; init: provision with --root and --weights; "
         "confirm: run the probe set of the release on trial, commit or revert; status: the active model",
     )
-    p.add_argument("--state", required=True, type=output_dir, help="the device's state folder")
-    p.add_argument("--repo", help="the repository's URL (its metadata/ and targets/ below it)")
-    p.add_argument("--model", help="the model this device runs")
-    p.add_argument(
-        "--deadline",
-        type=real(0.0, MAX_DEADLINE, above=True),
-        default=60.0,
-        help="seconds each download may take in all",
-    )
-    p.add_argument("--root", type=existing_file, help="init: the root metadata the device ships with")
-    p.add_argument("--weights", type=existing_file, help="init: the model the device ships with")
-    p.add_argument("--release", type=integer(0, MAX_RELEASE), default=0, help="init: the release the shipped model is")
-    p.add_argument("--fix-classes", action="store_true", help="init: accept only releases with the shipped classes")
+    add_record(p, UpdateOptions, required=("state",))
     add_json(p, "the result")
     p.set_defaults(func=cmd_update)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
     action = mode_of(args, "update", UPDATE_ACTIONS)
-    if action == "init" and not (args.root and args.weights):
+    options = record_from_args(UpdateOptions, args)
+    options.check()
+    if action == "init" and not (options.root and options.weights):
         raise SqueezeNetError("update init provisions a device: it needs --root and --weights")
-    if action == "install" and not (args.repo and args.model):
+    if action == "install" and not (options.repo and options.model):
         raise OptionError("repo", "and {model} say where updates come from", "model")
     from ..ota.device import Device, StaleMetadata
 
-    device = Device(args.state)
+    device = Device(options.state)
     if action == "init":
-        state = device.provision(args.root, Path(args.weights).read_bytes(), args.release, args.fix_classes)
-        print(f"provisioned {args.state}: release {state.release} in slot {state.active}")
+        state = device.provision(options.root, Path(options.weights).read_bytes(), options.release, options.fix_classes)
+        print(f"provisioned {options.state}: release {state.release} in slot {state.active}")
         return 0
     if action == "status":
         state = device.read_state()
@@ -160,7 +142,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         )
         return 0
     try:
-        result = device.confirm() if action == "confirm" else device.update(args.repo, args.model, args.deadline)
+        result = (
+            device.confirm() if action == "confirm" else device.update(options.repo, options.model, options.deadline)
+        )
     except StaleMetadata as exc:
         print(f"squeezenet: {exc}", file=sys.stderr)
         return STALE  # the metadata expired: nothing installed, the current model serves

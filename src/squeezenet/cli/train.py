@@ -7,13 +7,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from ..data import FASHION_MNIST_DATA
 from ..errors import OptionError
 from ..explore.points import KINDS
 from ..models.registry import ARCHS, DEFAULT_ARCH
 from ..train.config import TrainConfig, recipe_default
 from ..utils.options import MAX_BATCH, MAX_WORKERS
 from .args import (
-    FASHION_MNIST,
     add_design_args,
     add_quiet,
     add_record,
@@ -87,7 +87,7 @@ def add_explore(sub: Any) -> None:
     p.add_argument("--base-arch", choices=sorted(ARCHS), default=DEFAULT_ARCH, help="the macro layout")
     add_design_args(p, EXPLORE_DESIGN)
     p.add_argument(
-        "--data", default=FASHION_MNIST, help="fashion-mnist or a data folder (train/ and val/ of class folders)"
+        "--data", default=FASHION_MNIST_DATA, help="fashion-mnist or a data folder (train/ and val/ of class folders)"
     )
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--epochs", type=integer(1, 1000), default=2, help="epochs per design point")

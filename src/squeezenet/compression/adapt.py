@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ..data import FASHION_MNIST_DATA
 from ..data.sources import build_source
 from ..formats import sqz
 from ..formats.loaded import LoadedModel, build_checked
@@ -60,7 +61,7 @@ def adapt(base_data: bytes, train_data: str, options: AdaptOptions, progress: bo
         workers=0,
         base=preprocess,
         seed=options.seed,
-        input_size=None if train_data == "fashion-mnist" else preprocess.crop,
+        input_size=None if train_data == FASHION_MNIST_DATA else preprocess.crop,
     ).classes
     replaced = folder_classes != contents.classes
     device = pick_device(options.device)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..data import FASHION_MNIST_DATA
 from ..data.images import read_unlabelled
 from ..data.sources import build_source, mix_seed
 from ..data.split import Split
@@ -70,7 +71,7 @@ def labelled_batches(
         workers=0,
         base=loaded.preprocess,
         seed=seed,
-        input_size=None if data == "fashion-mnist" else loaded.preprocess.crop,
+        input_size=None if data == FASHION_MNIST_DATA else loaded.preprocess.crop,
         split=Split.read(split) if split else None,
     )
     if source.num_classes != loaded.config.num_classes:
@@ -102,7 +103,7 @@ def held_out_top1(
         workers=0,
         base=preprocess,
         seed=seed,
-        input_size=None if data == "fashion-mnist" else preprocess.crop,
+        input_size=None if data == FASHION_MNIST_DATA else preprocess.crop,
         split=Split.read(split) if split else None,
     )
     metrics = [Accuracy() for _ in models]

@@ -23,6 +23,7 @@ from torchvision.transforms import v2
 
 from ..errors import OptionError, SqueezeNetError
 from ..formats.preprocess import FASHION_MNIST, IMAGENET, Preprocess
+from . import FASHION_MNIST_DATA
 from .fashion_mnist import TensorSplit, load_fashion_mnist
 from .images import DecodedCache, RobustImageFolder, collate_skipping_bad, decoded_bytes
 from .split import DEFAULT_VAL_SPLIT, Split
@@ -372,7 +373,7 @@ def build_source(
     cache: bool = True,
 ) -> TrainSource:
     """Fashion-MNIST, or a folder of class folders (``base``: the starting weights' convention)."""
-    if data == "fashion-mnist":
+    if data == FASHION_MNIST_DATA:
         train, val, classes = load_fashion_mnist(data_dir, download=download)
         if input_size not in (None, 28):
             raise OptionError("input_size", "must be 28 for Fashion-MNIST (its images are 28x28)")

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from ..data import FASHION_MNIST_DATA
 from ..data.images import (
     BAD_IMAGE_ERRORS,
     RobustImageFolder,
@@ -40,8 +41,6 @@ from ..formats.preprocess import Preprocess
 from ..utils.progress import progress as progress_bar
 from .accuracy import EvalResult, evaluate
 from .model import Runnable
-
-FASHION_MNIST = "fashion-mnist"
 
 
 def default_workers() -> int:
@@ -93,8 +92,8 @@ def eval_data(
         return Labelled(
             loader, len(loader), f"the {len(folder)} images {run} held out of {split.root}/train", folder.walk, True
         )
-    if str(data) == FASHION_MNIST:
-        source = build_source(FASHION_MNIST)
+    if str(data) == FASHION_MNIST_DATA:
+        source = build_source(FASHION_MNIST_DATA)
         assert isinstance(source, TensorSource)
         if model.config.num_classes != source.num_classes:
             raise SqueezeNetError(

@@ -18,6 +18,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from ..data import FASHION_MNIST_DATA
 from ..data.fashion_mnist import TensorSplit
 from ..data.sources import TensorSource
 from ..formats.preprocess import FASHION_MNIST
@@ -89,7 +90,7 @@ def bench_train(
     baseline = time_calls(_plain_step(baseline_model, baseline_opt, base_iter), steps)
 
     torch.manual_seed(0)
-    cfg = TrainConfig(data="fashion-mnist", batch_size=batch_size).resolved()
+    cfg = TrainConfig(data=FASHION_MNIST_DATA, batch_size=batch_size).resolved()
     ours_model = SqueezeNet(config)
     use_global_batch_dropout(ours_model, DistContext())
     ours_model = ours_model.to(memory_format=torch.channels_last)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data import FASHION_MNIST_DATA
 from ..data.split import DEFAULT_VAL_SPLIT
 from ..errors import OptionError
 from ..models.registry import DEFAULT_ARCH
@@ -72,7 +73,9 @@ RUN_FILES = (MODEL_FILE, "metrics.csv", "run.json")  # what a run writes besides
 @dataclass
 class TrainConfig:
     arch: str | None = None  # set with the design flags; None: squeezenet1_1, or what --weights holds
-    data: str = option("fashion-mnist", "fashion-mnist, or a directory with train/ (and optionally val/) class folders")
+    data: str = option(
+        FASHION_MNIST_DATA, "fashion-mnist, or a directory with train/ (and optionally val/) class folders"
+    )
     weights: str | None = option(
         None,
         "start from these weights (any format the toolkit reads, or 'imagenet'): "
@@ -86,6 +89,12 @@ class TrainConfig:
     )
     val_split: float | None = option(
         None, f"hold out this share of each class of train/ to validate (default {DEFAULT_VAL_SPLIT} without val/)"
+    )
+    split: str | None = option(
+        None,
+        "a split.json (another run's, or a fold of your own): hold out exactly its photos of train/, not a "
+        "share drawn by --seed",
+        kind="file",
     )
     out: str = option("runs/train", f"run directory: checkpoint, metrics.csv, curves.png, run.json, {MODEL_FILE}")
     data_dir: str | None = option(None, "folder with the Fashion-MNIST IDX files (default: Debian's package)")
@@ -129,7 +138,7 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """Fill unset hyperparameters from the recipe that fits the run, then check every value."""
-        recipe = FINETUNE_RECIPE if self.weights else SMALL_RECIPE if self.data == "fashion-mnist" else PAPER_RECIPE
+        recipe = FINETUNE_RECIPE if self.weights else SMALL_RECIPE if self.data == FASHION_MNIST_DATA else PAPER_RECIPE
         changes = {k: v for k, v in recipe.items() if getattr(self, k) is None}
         if self.arch is None and not self.weights:
             changes["arch"] = DEFAULT_ARCH
@@ -158,6 +167,10 @@ class TrainConfig:
                 raise OptionError(name, f"must be a finite number in [{lo}, {hi}), got {value}")
         if self.val_split is not None and not 0.0 < self.val_split < 1.0:
             raise OptionError("val_split", f"is a fraction of each class, in (0, 1); got {self.val_split}")
+        if self.split is not None and (self.data == FASHION_MNIST_DATA or self.val_split is not None):
+            raise OptionError(
+                "split", "lists photos of an image folder's train/: not with Fashion-MNIST or {val_split}", "val_split"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

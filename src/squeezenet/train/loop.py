@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ..data.sources import TrainSource, build_source
-from ..data.split import SPLIT_FILE
+from ..data.split import SPLIT_FILE, Split
 from ..errors import OptionError, SqueezeNetError
 from ..formats.preprocess import IMAGENET
 from ..formats.weights import load_model, save_model
@@ -219,7 +219,8 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
         base,
         cfg.val_split,
         cfg.seed,
-        cache=cfg.cache,
+        Split.read(cfg.split) if cfg.split else None,
+        cfg.cache,
     )
     if cfg.limit_train or cfg.limit_val:
         source.limit(cfg.limit_train, cfg.limit_val, cfg.seed)
