@@ -7,7 +7,7 @@ measured is what is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +31,26 @@ class Engine:
     backend: Backend
     graph: Any
     pixels_of: Preprocess | None = None
+    _pixel_run: Runner | None = field(default=None, init=False, repr=False)  # such a graph's one runner
 
     def runner(self) -> Runner:
         """Logits of normalised float batches (a graph that takes pixels gets them back as pixels)."""
         if self.pixels_of is None:
             return self.backend.run(self.graph)
-        run, preprocess = self.backend.pixel_run(self.graph), self.pixels_of
+        run, preprocess = self._graph_pixels(), self.pixels_of
         return lambda x: run(preprocess.denormalize(x))
+
+    def _graph_pixels(self) -> Runner:
+        """The runner of a graph that takes pixels, built once (eval asks for floats and pixels)."""
+        if self._pixel_run is None:
+            self._pixel_run = self.backend.pixel_run(self.graph)
+        return self._pixel_run
 
     def pixel_runner(self, preprocess: Preprocess, run: Runner | None = None) -> Runner:
         """Logits of uint8 N x C x H x W pixels (``Preprocess.pixels``): in the engine's graph where
         its backend can (built on the first batch), else normalised here and given to ``run``."""
         if self.pixels_of is not None:
-            return self.backend.pixel_run(self.graph)
+            return self._graph_pixels()
         if self.backend.pixel_graph is None:
             float_run = run or self.runner()
             return lambda pixels: float_run(preprocess.normalize_pixels(pixels))
