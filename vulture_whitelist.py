@@ -8,7 +8,7 @@ from vulture.whitelist_utils import Whitelist
 _ = Whitelist()
 
 # Named by string in the backend table (deploy/backends.py's ``lazy``), imported when first used.
-_.compiled, _.graph_runner, _.pixel_runner, _.pixel_graph, _.fp32_graph, _.int8_graph, _.graph_metadata
+_.compiled, _.graph_runner, _.pixel_runner, _.with_pixel_input, _.fp32_graph, _.int8_graph, _.graph_metadata
 _.build, _.build_int8, _.default_runner, _.save_ir, _.read_ir, _.litert_runner, _.read_metadata
 _.micro_runner, _.write_micro, _.read_micro, _.describe, _.pte_runner, _.hls_runner, _.write_project
 _.read_project

@@ -40,7 +40,6 @@ shared = require_shared()
 DATA = shared / "hymenoptera"
 WEIGHTS = shared / "weights" / "squeezenet1_1-imagenet.pth"
 torch.set_num_threads(2)
-WORKERS = 0  # loader processes of the tutorial's recipe (in this process, as ours runs with --workers 0 here)
 
 
 class Samples(Dataset):
@@ -62,10 +61,16 @@ def anchor(seed: int = 42) -> dict:
 
 
 def tutorial(
-    train: list[tuple[str, int]], held: list[tuple[str, int]], classes: int, seed: int, features_only: bool = False
+    train: list[tuple[str, int]],
+    held: list[tuple[str, int]],
+    classes: int,
+    seed: int,
+    features_only: bool = False,
+    workers: int = 0,
 ) -> dict:
     """PyTorch's transfer-learning tutorial: full fine-tuning, or (``features_only``) its feature
-    extraction variant, the pretrained layers frozen and only the new conv10 trained."""
+    extraction variant, the pretrained layers frozen and only the new conv10 trained; ``workers``
+    loader processes (0 here, as ours runs with --workers 0 on hymenoptera)."""
     normalize = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     train_t = transforms.Compose(
         [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize]
@@ -79,8 +84,8 @@ def tutorial(
             p.requires_grad_(False)
     model.classifier[1] = torch.nn.Conv2d(512, classes, kernel_size=1)
     model.num_classes = classes
-    loader = DataLoader(Samples(train, train_t), batch_size=8, shuffle=True, num_workers=WORKERS)
-    val = DataLoader(Samples(held, val_t), batch_size=8, num_workers=WORKERS)
+    loader = DataLoader(Samples(train, train_t), batch_size=8, shuffle=True, num_workers=workers)
+    val = DataLoader(Samples(held, val_t), batch_size=8, num_workers=workers)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
     start, history = time.perf_counter(), []

@@ -29,7 +29,7 @@ from squeezenet.train.loop import train
 
 FOLDS = 5
 T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78}  # Student's t, two-sided 95%, by degrees of freedom
-finetune.WORKERS = 2
+WORKERS = 2  # loader processes for every recipe, as ours uses by default
 shared = require_shared()
 
 
@@ -84,9 +84,11 @@ def main() -> None:
         row = {
             "fold": split.seed,
             "held_out": len(held),
-            "tutorial, full fine-tuning": finetune.tutorial(train_photos, held, len(split.classes), 42),
+            "tutorial, full fine-tuning": finetune.tutorial(
+                train_photos, held, len(split.classes), 42, workers=WORKERS
+            ),
             "tutorial, feature extraction": finetune.tutorial(
-                train_photos, held, len(split.classes), 42, features_only=True
+                train_photos, held, len(split.classes), 42, features_only=True, workers=WORKERS
             ),
             "squeezenet train --weights (defaults)": ours(work, split_file, 42),
         }

@@ -94,7 +94,7 @@ ORT = {
     "format": "onnx",
     "suffix": ".onnx",
     "run": lazy("ort:graph_runner"),
-    "pixel_graph": lazy("ort:pixel_graph"),
+    "pixel_graph": lazy("onnx_export:with_pixel_input"),
     "pixel_run": lazy("ort:pixel_runner"),
     "write": write_sealed,
     "read": read_sealed,

@@ -18,7 +18,6 @@ from ..errors import SqueezeNetError
 from .metadata import Runner
 
 if TYPE_CHECKING:
-    from ..formats.preprocess import Preprocess
     from .inputs import BuildInputs
 
 
@@ -79,13 +78,6 @@ def int8_graph(inputs: BuildInputs, name: str = "onnxruntime-int8", defaults: bo
 
 def graph_runner(graph: bytes) -> Runner:
     return session_runner(ort_session(graph))
-
-
-def pixel_graph(graph: bytes, preprocess: Preprocess) -> bytes:
-    """``graph`` taking uint8 pixels, the normalisation its leading nodes (``onnx_export.with_pixel_input``)."""
-    from .onnx_export import with_pixel_input
-
-    return with_pixel_input(graph, preprocess)
 
 
 def pixel_runner(graph: bytes) -> Runner:
