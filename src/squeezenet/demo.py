@@ -12,13 +12,11 @@
 5. FPGA (experimental): the same model (its 2x2 pools are the ones hls4ml streams), written as
    an hls4ml project with profiled fixed point, and its C simulation scored against PyTorch on a
    sample of the test images.
-Each stage's figures go into the same report. Rerunning resumes an interrupted training run;
-the run of an earlier version of the demo (another model) is moved to ``train.previous``.
+Each stage's figures go into the same report. Rerunning resumes an interrupted training run.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -39,7 +37,7 @@ from .evaluation.accuracy import evaluate
 from .formats.weights import load_model
 from .speed.inference import bench_inference
 from .train.config import MODEL_FILE, TrainConfig
-from .train.loop import OtherRunError, RunSummary, train
+from .train.loop import train
 from .train.report import write_json
 from .utils.atomic import write_bytes, write_text
 from .utils.device import cpu_isa
@@ -84,7 +82,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     out = Path(out)
     start = time.perf_counter()
     run_dir = out / "train"
-    summary = _train_stage(demo_training(run_dir, epochs, quiet))
+    summary = train(demo_training(run_dir, epochs, quiet))
     weights = run_dir / MODEL_FILE
     loaded = load_model(weights)
     params = sum(p.numel() for p in loaded.model.parameters())  # as saved: the batch norm folded in
@@ -112,20 +110,6 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, quiet: bo
     write_json(out / "report.json", report)
     write_text(out / "report.md", render_markdown(report))
     return report
-
-
-def _train_stage(cfg: TrainConfig) -> RunSummary:
-    """Train, resuming an interrupted demo; the run of an earlier demo (another model or schedule)
-    is moved aside to ``train.previous``, not overwritten and not a dead end."""
-    try:
-        return train(cfg)
-    except OtherRunError:
-        run_dir = Path(cfg.out)
-        previous = run_dir.with_name(f"{run_dir.name}.previous")
-        shutil.rmtree(previous, ignore_errors=True)
-        run_dir.rename(previous)
-        print(f"{run_dir} held an earlier demo's run (another model or schedule): moved to {previous}", file=sys.stderr)
-        return train(cfg)
 
 
 def _compress_stage(loaded: Any, weights: Path, source: TensorSource, out: Path, quiet: bool) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from squeezenet.cli import build_parser
 from squeezenet.cli.args import Number, flag, record_from_args
 from squeezenet.compression.options import AdaptOptions, CompressOptions
 from squeezenet.deploy.options import ExportOptions
+from squeezenet.explore.options import ExploreOptions
 from squeezenet.ota.options import KeysOptions, PublishOptions, UpdateOptions
 from squeezenet.train.config import TrainConfig
 
@@ -16,12 +17,14 @@ RECORDS = {
     "adapt": AdaptOptions,
     "export": ExportOptions,
     "train": TrainConfig,
+    "explore": ExploreOptions,
     "keys": KeysOptions,
     "publish": PublishOptions,
     "update": UpdateOptions,
 }
 REQUIRED = {
     "train": ["--out", "run"],
+    "explore": ["sr", "--out", "sweep"],
     "compress": ["--weights", "imagenet", "--out", "m.sqz"],
     "adapt": ["--weights", "README.md", "--data", "fashion-mnist", "--out", "m.sqz"],
     "export": ["--weights", "imagenet", "--out", "m.onnx"],

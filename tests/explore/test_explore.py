@@ -110,3 +110,15 @@ def test_pct3x3_sweep_holds_sr_at_half_and_grid_is_a_product():
 def test_bad_shard_is_refused(text):
     with pytest.raises(SqueezeNetError):
         parse_shard(text)
+
+
+def test_the_sweeps_flags_reach_the_run_each_point_starts_from(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(sweep_mod, "run_sweep", lambda points, base, *rest: seen.update(points=points, base=base))
+    monkeypatch.setattr("squeezenet.explore.plots.write_views", lambda *a: [])
+    monkeypatch.setattr("squeezenet.explore.results.read_rows", lambda path: [])
+    args = ["explore", "sr", "--values", "0.25,0.5", "--arch", "squeezenet1_0", "--base-e", "64", "--full"]
+    assert main([*args, "--epochs", "3", "--out", str(tmp_path / "sweep")]) == 0
+    base = seen["base"]
+    assert seen["points"] == [{"sr": 0.25}, {"sr": 0.5}]
+    assert (base.arch, base.design, base.epochs, base.limit_train) == ("squeezenet1_0", {"base_e": 64}, 3, None)

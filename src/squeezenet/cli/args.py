@@ -145,6 +145,7 @@ def add_record(
         parser.add_argument(
             name,
             dest=f.name,
+            nargs="+" if f.type.startswith("list") else None,  # a list: several words after the flag
             type=kind,
             default=None if f.name in required else default,
             required=f.name in required,

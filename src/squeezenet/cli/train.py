@@ -1,4 +1,5 @@
-"""``train`` (options generated from ``TrainConfig``), ``demo`` (the main job) and ``explore`` (sweeps)."""
+"""``train`` (flags made from ``TrainConfig``), ``demo`` (the main job) and ``explore`` (sweeps; flags made from
+``ExploreOptions``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..data import FASHION_MNIST_DATA
 from ..errors import OptionError
+from ..explore.options import ExploreOptions
 from ..explore.points import KINDS
-from ..models.registry import ARCHS, DEFAULT_ARCH
+from ..models.registry import DEFAULT_ARCH
 from ..train.config import TrainConfig, recipe_default
-from ..utils.options import MAX_BATCH, MAX_WORKERS
 from .args import (
     add_design_args,
     add_quiet,
@@ -21,7 +21,6 @@ from .args import (
     emit,
     integer,
     output_dir,
-    real,
     record_from_args,
     split_commas,
 )
@@ -81,29 +80,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def add_explore(sub: Any) -> None:
     p = sub.add_parser("explore", help="design-space sweeps (paper Sections 5-6) with Figure-2 style plots")
     p.add_argument("kind", choices=KINDS, help="what to sweep")
-    p.add_argument("--values", nargs="+", help="the swept values, spaces or commas between them (sr, pct3x3, bypass)")
-    p.add_argument("--sr-values", nargs="+", help="grid: squeeze ratios")
-    p.add_argument("--pct3x3-values", nargs="+", help="grid: 3x3 shares")
-    p.add_argument("--base-arch", choices=sorted(ARCHS), default=DEFAULT_ARCH, help="the macro layout")
     add_design_args(p, EXPLORE_DESIGN)
-    p.add_argument(
-        "--data", default=FASHION_MNIST_DATA, help="fashion-mnist or a data folder (train/ and val/ of class folders)"
-    )
-    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
-    p.add_argument("--epochs", type=integer(1, 1000), default=2, help="epochs per design point")
-    p.add_argument("--batch-size", type=integer(1, MAX_BATCH), help="global batch (default: the recipe's)")
-    p.add_argument("--lr", type=real(0.0, 100.0, above=True), help="peak learning rate (default: the recipe's)")
-    p.add_argument("--limit-train", type=integer(1), default=10000, help="training images per point")
-    p.add_argument("--limit-val", type=integer(1), default=2000, help="validation images per point")
-    p.add_argument("--full", action="store_true", help="the paper's scale: all data (use with --epochs and ImageNet)")
-    p.add_argument("--seeds", type=integer(1, 100), default=1, help="seeds per point (mean and spread)")
-    p.add_argument("--seed", type=integer(), default=42, help="the first seed")
-    p.add_argument(
-        "--workers", type=integer(0, MAX_WORKERS), default=2, help="image-decoding processes for folder data"
-    )
-    p.add_argument("--checkpoint-every", type=integer(), default=200, help="steps between checkpoints")
-    p.add_argument("--out", required=True, type=output_dir, help="sweep directory: results.csv, runs/, plots")
-    p.add_argument("--shard", help="I/N: run every N-th job starting at I (for several machines)")
+    add_record(p, ExploreOptions, required=("out",))
     add_quiet(p)
     p.set_defaults(func=cmd_explore)
 
@@ -111,36 +89,21 @@ def add_explore(sub: Any) -> None:
 def cmd_explore(args: argparse.Namespace) -> int:
     from ..explore.points import design_points, parse_shard
 
+    options = record_from_args(ExploreOptions, args)
     points = design_points(
-        args.kind, split_commas(args.values), split_commas(args.sr_values), split_commas(args.pct3x3_values)
+        args.kind, split_commas(options.values), split_commas(options.sr_values), split_commas(options.pct3x3_values)
     )
     if not points:
         raise OptionError("values", f"lists the points of explore {args.kind}: give some")
-    if args.seeds < 1:
-        raise OptionError("seeds", f"must be at least 1, got {args.seeds}")
-    base = TrainConfig(
-        arch=args.base_arch,
-        data=args.data,
-        data_dir=args.data_dir,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        limit_train=None if args.full else args.limit_train,
-        limit_val=None if args.full else args.limit_val,
-        seed=args.seed,
-        workers=args.workers,
-        checkpoint_every=args.checkpoint_every,
-        design=design_from_args(args, EXPLORE_DESIGN),
-    )
-    base.resolved()  # refuse bad values before the first point trains
-    shard = parse_shard(args.shard)
+    base = options.training(args.arch or DEFAULT_ARCH, design_from_args(args, EXPLORE_DESIGN))
+    shard = parse_shard(options.shard)
     from ..explore.plots import write_views
     from ..explore.results import read_rows
     from ..explore.sweep import run_sweep
     from ..utils.device import machine
 
-    run_sweep(points, base, args.out, args.seeds, shard, args.quiet)
+    run_sweep(points, base, options.out, options.seeds, shard, args.quiet)
     note = f"Generated by `{args.command_line}` on {machine()}."
-    written = write_views(read_rows(Path(args.out) / "results.csv"), args.kind, Path(args.out), note)
-    print(f"results in {args.out}/results.csv; views: {', '.join(str(p) for p in written)}")
+    written = write_views(read_rows(Path(options.out) / "results.csv"), args.kind, Path(options.out), note)
+    print(f"results in {options.out}/results.csv; views: {', '.join(str(p) for p in written)}")
     return 0

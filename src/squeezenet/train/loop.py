@@ -41,10 +41,6 @@ from .step import StepOptions, Stepper, cross_entropy
 from .transfer import describe, param_groups, transfer_config
 
 
-class OtherRunError(SqueezeNetError):
-    """``--resume`` found the checkpoint of another command (architecture or schedule)."""
-
-
 def model_config_for(cfg: TrainConfig, source: TrainSource) -> SqueezeNetConfig:
     """The arch with design overrides, sized for the data (classes, channels, small-image stem)."""
     design = dict(cfg.design)
@@ -121,68 +117,97 @@ class Totals:
     skipped: float = 0.0
     seconds: float = 0.0  # training time before the last checkpoint of this epoch
 
+    def add(self, logits: torch.Tensor, loss: torch.Tensor, targets: torch.Tensor, skipped: int) -> float:
+        """Count one step's batch; its loss as a number."""
+        value = float(loss.detach())
+        self.loss_sum += value * len(targets)
+        self.correct += float((logits.detach().argmax(1) == targets.to(logits.device)).sum())
+        self.seen += len(targets)
+        self.skipped += skipped
+        return value
+
 
 @dataclass
-class _Run:
-    """Everything the steps of one run share."""
+class Position:
+    """Where a run is, beyond its weights and optimiser: what a checkpoint adds to resume from."""
 
-    cfg: TrainConfig
-    ctx: D.DistContext
-    source: TrainSource
-    model_config: SqueezeNetConfig
-    model: torch.nn.Module
-    stepper: Stepper
-    steps_per_epoch: int
-    total_steps: int
     epoch: int = 0
-    step: int = 0
+    step: int = 0  # within the epoch
     history: list[dict[str, Any]] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
 
-    @property
-    def out(self) -> Path:
-        return Path(self.cfg.out)
 
-    def checkpoint(self, epoch: int, step: int) -> None:
-        if self.ctx.is_main:
+def _train(cfg: TrainConfig, ctx: D.DistContext) -> RunSummary:
+    out = Path(cfg.out)
+    _check_run_directory(cfg, ctx)
+    source, model_config, model, stepper = _prepare(cfg, ctx)
+    steps_per_epoch = source.steps_per_epoch(cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    loud, title = ctx.is_main and not cfg.quiet, f"{cfg.arch or model_config.layout} on {cfg.data}"
+    at = Position()
+    if cfg.resume and (out / CHECKPOINT_NAME).exists():
+        at = _resume(out, model, stepper, {"model_config": model_config.to_dict(), "total_steps": total_steps})
+        if loud:
+            print(f"resuming {out} at epoch {at.epoch + 1}, step {at.step}/{steps_per_epoch}")
+
+    def checkpoint(epoch: int, step: int) -> None:
+        if ctx.is_main:
             save_checkpoint(
-                self.out / CHECKPOINT_NAME,
+                out / CHECKPOINT_NAME,
                 {
-                    "model": self.model.state_dict(),
-                    **self.stepper.state_dict(),
-                    "model_config": self.model_config.to_dict(),
-                    "total_steps": self.total_steps,
+                    "model": model.state_dict(),
+                    **stepper.state_dict(),
+                    "model_config": model_config.to_dict(),
+                    "total_steps": total_steps,
                     "epoch": epoch,
                     "step": step,
-                    "history": self.history,
-                    "totals": dataclasses.asdict(self.totals),
+                    "history": at.history,
+                    "totals": dataclasses.asdict(at.totals),
                 },
             )
 
-
-def _train(cfg: TrainConfig, ctx: D.DistContext) -> RunSummary:
-    _check_run_directory(cfg, ctx)
-    run = _prepare(cfg, ctx)
-    if cfg.resume and (run.out / CHECKPOINT_NAME).exists():
-        _resume(run)
-    run.stepper.forward, comm = D.wrap_ddp(run.model, ctx)
+    stepper.forward, comm = D.wrap_ddp(model, ctx)
     steps_run, started = 0, time.perf_counter()
-    for epoch in range(run.epoch, cfg.epochs):
-        start_step = run.step if epoch == run.epoch else 0
-        steps_run += _train_epoch(run, epoch, start_step, steps_run)
-        if cfg.max_steps is not None and steps_run >= cfg.max_steps:
-            return _summary(run, comm, steps_run, time.perf_counter() - started, stopped_early=True)
-        _finish_epoch(run, epoch)
-    summary = _summary(run, comm, steps_run, time.perf_counter() - started)
+    for epoch in range(at.epoch, cfg.epochs):
+        first = at.step if epoch == at.epoch else 0
+        model.train()
+        bar = progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", quiet=not loud, initial=first)
+        tick = time.perf_counter()
+        for step, batch in enumerate(
+            source.train_batches(epoch, first, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed), start=first
+        ):
+            global_step = epoch * steps_per_epoch + step
+            logits, loss = stepper(batch.images, batch.targets, global_step)
+            loss_value = at.totals.add(logits, loss, batch.targets, batch.skipped)
+            steps_run += 1
+            bar.update()
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{stepper.lr:.4f}", refresh=False)
+            if step + 1 < steps_per_epoch and cfg.checkpoint_every and (global_step + 1) % cfg.checkpoint_every == 0:
+                at.totals.seconds += time.perf_counter() - tick
+                tick = time.perf_counter()
+                checkpoint(epoch, step + 1)
+            if cfg.max_steps is not None and steps_run >= cfg.max_steps:  # stopped as if killed
+                bar.close()
+                return _summary(cfg, ctx, model, model_config, source, at.history, comm, steps_run, started, True)
+        bar.close()
+        at.totals.seconds += time.perf_counter() - tick
+        val = validate(model, source, ctx, max(256, cfg.batch_size), cfg.channels_last)
+        at.history.append(_epoch_row(epoch, at.totals, stepper.lr, val, ctx))
+        at.totals = Totals()
+        checkpoint(epoch + 1, 0)
+        if ctx.is_main:
+            _write_epoch(out, at.history, title, model_config.num_classes, loud)
+
+    summary = _summary(cfg, ctx, model, model_config, source, at.history, comm, steps_run, started)
     if ctx.is_main:
         save_model(
-            run.model,
-            run.out / MODEL_FILE,
-            run.source.preprocess,
-            run.source.classes,
+            model,
+            out / MODEL_FILE,
+            source.preprocess,
+            source.classes,
             extra={"val_top1": f"{summary.val_top1:.4f}", "trained_by": f"squeezenet {__version__}"},
         )
-        write_json(run.out / "run.json", summary.to_dict())
+        write_json(out / "run.json", summary.to_dict())
     D.barrier(ctx)
     return summary
 
@@ -205,7 +230,7 @@ def _check_run_directory(cfg: TrainConfig, ctx: D.DistContext) -> None:
         raise SqueezeNetError(f"--batch-size {cfg.batch_size} (global) must divide by the {ctx.world_size} processes")
 
 
-def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
+def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> tuple[TrainSource, SqueezeNetConfig, torch.nn.Module, Stepper]:
     """Data, model (seeded, or from --weights) and the step for a run from its first step."""
     pretrained = load_model(cfg.weights) if cfg.weights else None
     base = pretrained.preprocess if pretrained else IMAGENET
@@ -239,7 +264,6 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
     if split is not None and ctx.is_main:
         split.write(Path(cfg.out) / SPLIT_FILE)  # what eval --run scores
     steps_per_epoch = source.steps_per_epoch(cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
 
     torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
     torch.manual_seed(cfg.seed)
@@ -262,12 +286,12 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> _Run:
         model = model.to(memory_format=torch.channels_last)
     stepper = Stepper(
         model,
-        step_options(cfg, total_steps, int(cfg.warmup_epochs * steps_per_epoch)),
+        step_options(cfg, cfg.epochs * steps_per_epoch, int(cfg.warmup_epochs * steps_per_epoch)),
         ctx.device,
         cross_entropy(cfg.label_smoothing),
         param_groups(model, cfg) if pretrained else None,
     )
-    return _Run(cfg, ctx, source, model_config, model, stepper, steps_per_epoch, total_steps)
+    return source, model_config, model, stepper
 
 
 def step_options(cfg: TrainConfig, total_steps: int, warmup_steps: int) -> StepOptions:
@@ -286,112 +310,77 @@ def step_options(cfg: TrainConfig, total_steps: int, warmup_steps: int) -> StepO
     )
 
 
-def _resume(run: _Run) -> None:
-    """Load everything that decides the next step; refuse a checkpoint of another command."""
-    path = run.out / CHECKPOINT_NAME
+def _resume(out: Path, model: torch.nn.Module, stepper: Stepper, expected: dict[str, Any]) -> Position:
+    """Load everything that decides the next step; refuse a checkpoint of another command
+    (``expected``: the model config and schedule this command would write)."""
+    path = out / CHECKPOINT_NAME
     ckpt = load_checkpoint(path)
-    if ckpt.get("model_config") != run.model_config.to_dict() or ckpt.get("total_steps") != run.total_steps:
-        raise OtherRunError(
+    if any(ckpt.get(key) != value for key, value in expected.items()):
+        raise SqueezeNetError(
             f"{path} was written by a different command (architecture or schedule differ); "
-            f"remove {run.out} or choose another --out"
+            f"remove {out} or choose another --out"
         )
     if not isinstance(ckpt.get("totals"), dict):
         raise SqueezeNetError(f"{path} was written by an older squeezenet; start a new run")
-    run.model.load_state_dict(ckpt["model"])
-    run.stepper.load_state_dict(ckpt)
-    run.epoch, run.step, run.history, run.totals = (
-        ckpt["epoch"],
-        ckpt["step"],
-        ckpt["history"],
-        Totals(**ckpt["totals"]),
-    )
-    if run.ctx.is_main and not run.cfg.quiet:
-        print(f"resuming {run.out} at epoch {run.epoch + 1}, step {run.step}/{run.steps_per_epoch}")
+    model.load_state_dict(ckpt["model"])
+    stepper.load_state_dict(ckpt)
+    return Position(ckpt["epoch"], ckpt["step"], ckpt["history"], Totals(**ckpt["totals"]))
 
 
-def _train_epoch(run: _Run, epoch: int, start_step: int, steps_before: int) -> int:
-    """The steps of one epoch from ``start_step``, checkpointing on the way; the steps taken
-    (fewer when ``max_steps`` stops the process as if killed)."""
-    cfg, ctx, totals = run.cfg, run.ctx, run.totals
-    run.model.train()
-    bar = progress(
-        run.steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", quiet=cfg.quiet or not ctx.is_main, initial=start_step
-    )
-    epoch_start, taken = time.perf_counter(), 0
-    batches = run.source.train_batches(epoch, start_step, cfg.batch_size, ctx.rank, ctx.world_size, cfg.seed)
-    for step, batch in enumerate(batches, start=start_step):
-        global_step = epoch * run.steps_per_epoch + step
-        logits, loss = run.stepper(batch.images, batch.targets, global_step)
-        y = batch.targets.to(ctx.device)
-        loss_value = float(loss.detach())
-        totals.loss_sum += loss_value * len(y)
-        totals.correct += float((logits.detach().argmax(1) == y).sum())
-        totals.seen += len(y)
-        totals.skipped += batch.skipped
-        taken += 1
-        bar.update()
-        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{run.stepper.lr:.4f}", refresh=False)
-        if step + 1 < run.steps_per_epoch and cfg.checkpoint_every and (global_step + 1) % cfg.checkpoint_every == 0:
-            totals.seconds += time.perf_counter() - epoch_start
-            epoch_start = time.perf_counter()
-            run.checkpoint(epoch, step + 1)
-        if cfg.max_steps is not None and steps_before + taken >= cfg.max_steps:
-            break
-    bar.close()
-    totals.seconds += time.perf_counter() - epoch_start
-    return taken
-
-
-def _finish_epoch(run: _Run, epoch: int) -> None:
-    """Validate, add the epoch's row, checkpoint, and write the run's CSV, plot and line."""
-    cfg, ctx = run.cfg, run.ctx
-    totals = run.totals
+def _epoch_row(epoch: int, totals: Totals, lr: float, val: dict[str, float], ctx: D.DistContext) -> dict[str, Any]:
+    """An epoch's row of ``metrics.csv``: its training figures summed over every process, then ``val``."""
     loss_sum, correct, seen, skipped = D.all_sum([totals.loss_sum, totals.correct, totals.seen, totals.skipped], ctx)
-    row = {
+    return {
         "epoch": epoch + 1,
         "loss": loss_sum / max(seen, 1),
-        "lr": run.stepper.lr,
+        "lr": lr,
         "train_top1": 100 * correct / max(seen, 1),
-        **validate(run.model, run.source, ctx, max(256, cfg.batch_size), cfg.channels_last),
+        **val,
         "images_per_s": seen / max(totals.seconds, 1e-9),
         "seconds": totals.seconds,
         "skipped_images": int(skipped),
     }
-    run.history.append(row)
-    run.totals = Totals()
-    run.checkpoint(epoch + 1, 0)
-    if ctx.is_main:
-        write_metrics_csv(run.out / "metrics.csv", run.history)
-        plot_curves(
-            run.out / "curves.png",
-            run.history,
-            f"{cfg.arch or run.model_config.layout} on {cfg.data}",
-            run.model_config.num_classes,
+
+
+def _write_epoch(out: Path, history: list[dict[str, Any]], title: str, num_classes: int, loud: bool) -> None:
+    """The run's CSV and curves after every epoch, and (``loud``) the epoch's line."""
+    write_metrics_csv(out / "metrics.csv", history)
+    plot_curves(out / "curves.png", history, title, num_classes)
+    row = history[-1]
+    if loud:
+        print(
+            f"epoch {row['epoch']}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
+            f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
+            + (f"  ({row['skipped_images']} unreadable images skipped)" if row["skipped_images"] else "")
         )
-        if not cfg.quiet:
-            print(
-                f"epoch {epoch + 1}: loss {row['loss']:.4f}  val top-1 {row['val_top1']:.2f}%  "
-                f"top-5 {row['val_top5']:.2f}%  {row['images_per_s']:.0f} img/s"
-                + (f"  ({int(skipped)} unreadable images skipped)" if skipped else "")
-            )
 
 
-def _summary(run: _Run, comm: D.CommStats, steps_run: int, seconds: float, stopped_early: bool = False) -> RunSummary:
-    cfg, ctx, history = run.cfg, run.ctx, run.history
-    params = sum(p.numel() for p in run.model.parameters())
+def _summary(
+    cfg: TrainConfig,
+    ctx: D.DistContext,
+    model: torch.nn.Module,
+    model_config: SqueezeNetConfig,
+    source: TrainSource,
+    history: list[dict[str, Any]],
+    comm: D.CommStats,
+    steps_run: int,
+    started: float,
+    stopped_early: bool = False,
+) -> RunSummary:
+    params = sum(p.numel() for p in model.parameters())
     last = history[-1] if history else {}
     per_step = (lambda total: total / steps_run) if steps_run else (lambda _total: 0.0)
     return RunSummary(
         out=cfg.out,
         model_path=None if stopped_early else str(Path(cfg.out) / MODEL_FILE),
         config=cfg.to_dict(),
-        model_config=run.model_config.to_dict(),
+        model_config=model_config.to_dict(),
         params=params,
         world_size=ctx.world_size,
         rank=ctx.rank,
         history=history,
         steps_run=steps_run,
-        wall_seconds=seconds,
+        wall_seconds=time.perf_counter() - started,
         environment={
             "squeezenet": __version__,
             "torch": torch.__version__,
@@ -411,6 +400,6 @@ def _summary(run: _Run, comm: D.CommStats, steps_run: int, seconds: float, stopp
         allreduce_bytes_per_step=per_step(comm.bytes),
         allreduce_seconds_per_step=per_step(comm.seconds),
         allreduce_calls_per_step=per_step(comm.calls),
-        split_path=str(Path(cfg.out) / SPLIT_FILE) if getattr(run.source, "split", None) else None,
+        split_path=str(Path(cfg.out) / SPLIT_FILE) if getattr(source, "split", None) else None,
         stopped_early=stopped_early,
     )
