@@ -145,7 +145,9 @@ def main() -> None:
         "",
         "| stage | ms |",
         "|---|---|",
-        f"| decode ({one['pixels'][0]}x{one['pixels'][1]} JPEG) | {one['decode_ms']:.2f} |",
+        f"| decode ({one['pixels'][0]}x{one['pixels'][1]} JPEG; libjpeg-turbo through torchvision) | "
+        f"{one['decode_ms']:.2f} |",
+        f"| decode with Pillow (the float path's) | {one['reference_decode_ms']:.2f} |",
         f"| resize and crop to uint8 pixels | {one['resize_ms']:.2f} |",
         f"| torchvision's reference transform (the float path's resize, crop, normalise) | "
         f"{one['reference_preprocess_ms']:.2f} |",

@@ -3,9 +3,10 @@ import os
 import pytest
 import torch
 from PIL import Image
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 from squeezenet.data.fashion_mnist import load_fashion_mnist
-from squeezenet.data.images import RobustImageFolder, collate_skipping_bad, open_image, read_class_file
+from squeezenet.data.images import RobustImageFolder, collate_skipping_bad, decode_image, open_image, read_class_file
 from squeezenet.data.sources import TensorSource, build_source, epoch_order
 from squeezenet.errors import SqueezeNetError
 from squeezenet.formats.preprocess import IMAGENET
@@ -119,6 +120,44 @@ def test_huge_images_are_refused_and_jpegs_decode_at_reduced_scale(tmp_path, mon
     monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
     with pytest.raises(Image.DecompressionBombError):
         open_image(tmp_path / "big.png", min_side=256)  # PNG has no reduced-scale decode
+
+
+def _jpegs(tmp_path):
+    """Noise JPEGs (so the decoders' rounding shows): colour, grayscale, CMYK, progressive, and one big
+    enough for a reduced-scale decode."""
+
+    def noise(w, h, c):
+        return torch.randint(0, 256, (h, w, c), dtype=torch.uint8, generator=torch.Generator().manual_seed(w))
+
+    images = {
+        "rgb.jpg": (Image.fromarray(noise(333, 250, 3).numpy()), {}),
+        "gray.jpg": (Image.fromarray(noise(120, 90, 1)[..., 0].numpy()), {}),
+        "cmyk.jpg": (Image.fromarray(noise(64, 48, 4).numpy(), "CMYK"), {}),
+        "progressive.jpg": (Image.fromarray(noise(200, 150, 3).numpy()), {"progressive": True}),
+        "big.jpg": (Image.fromarray(noise(1100, 1040, 3).numpy()), {}),
+    }
+    for name, (image, options) in images.items():
+        image.save(tmp_path / name, quality=90, **options)
+    return [tmp_path / name for name in images]
+
+
+def _same_pixels_as_pillow(paths):
+    for path in paths:
+        for mode, side in (("RGB", None), ("RGB", 256), ("L", None), ("L", 256)):
+            expected = pil_to_tensor(open_image(path, mode, side))
+            assert torch.equal(decode_image(path, mode, side), expected), (path, mode, side)
+
+
+def test_decode_image_gives_pillows_pixels_whichever_decoder_runs(tmp_path):
+    _same_pixels_as_pillow(_jpegs(tmp_path))
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes((tmp_path / "rgb.jpg").read_bytes()[:3000])
+    with pytest.raises(OSError):
+        decode_image(truncated)
+
+
+def test_decode_image_gives_pillows_pixels_on_real_photos(shared):
+    _same_pixels_as_pillow(sorted((shared / "imagenet-sample" / "val").rglob("*.JPEG"))[::10])
 
 
 def test_a_runs_split_file_decides_the_held_out_photos_not_the_seed(tmp_path):

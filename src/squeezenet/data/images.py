@@ -11,6 +11,7 @@ read: a FIFO named ``x.JPEG`` would block the reader forever.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import stat
@@ -28,6 +29,11 @@ from torchvision.transforms.v2.functional import pil_to_tensor
 from ..errors import SqueezeNetError
 from ..formats.preprocess import Preprocess
 
+try:  # libjpeg-turbo straight into a tensor (``decode_image``); without it, or with a build for another torch, Pillow
+    from torchcodec.decoders import decode_jpeg
+except (ImportError, OSError, RuntimeError):
+    decode_jpeg = None
+
 BAD_IMAGE_ERRORS = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)
 MAX_PIXELS = 40_000_000  # after reduced-scale decoding; a larger image is skipped, not decoded (120 MB as RGB)
 
@@ -43,18 +49,44 @@ def open_image(path: str | Path, mode: str = "RGB", min_side: int | None = None)
     size, up to ``MAX_PIXELS``.
     """
     with Image.open(path) as img:
-        if min_side:
-            _draft(img, mode, min_side)
-        if img.width * img.height > MAX_PIXELS:
-            raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
-        img.load()
-        return img.convert(mode)
+        return _load(img, mode, min_side)
+
+
+def _load(img: Image.Image, mode: str, min_side: int | None) -> Image.Image:
+    if min_side:
+        _draft(img, mode, min_side)
+    _check_size(img)
+    img.load()
+    return img.convert(mode)
+
+
+def _check_size(img: Image.Image) -> None:
+    if img.width * img.height > MAX_PIXELS:
+        raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
 
 
 def decode_image(path: str | Path, mode: str = "RGB", min_side: int | None = None) -> torch.Tensor:
     """The image as a uint8 C x H x W tensor in ``mode``: ``open_image``'s pixels, for torchvision's
-    tensor transforms (their uint8 resize is several times Pillow's speed)."""
-    return pil_to_tensor(open_image(path, mode, min_side))
+    tensor transforms (their uint8 resize is several times Pillow's speed).
+
+    A JPEG that decodes at full size goes through TorchCodec's libjpeg-turbo decoder (what
+    torchvision's deprecated ``decode_jpeg`` became) rather than Pillow's loader: the same pixels
+    (tests/data/test_data.py compares them) in less time (benchmarks/predict.py times both).
+    Pillow still reads the header (format, mode, the size ``MAX_PIXELS`` bounds) and decodes
+    everything else: reduced-scale JPEGs, CMYK, other formats."""
+    data = Path(path).read_bytes()
+    with Image.open(io.BytesIO(data)) as img:
+        size = img.size
+        if min_side:
+            _draft(img, mode, min_side)
+        direct = {"RGB": ("RGB", "L"), "L": ("L",)}.get(mode, ())  # what libjpeg turns into ``mode`` as Pillow does
+        if decode_jpeg is None or img.format != "JPEG" or img.size != size or img.mode not in direct:
+            return pil_to_tensor(_load(img, mode, None))
+        _check_size(img)
+    try:
+        return decode_jpeg(data, mode="RGB" if mode == "RGB" else "GRAY")
+    except RuntimeError as error:  # libjpeg's complaint (a truncated file): the error Pillow would raise
+        raise OSError(f"{path}: {str(error).splitlines()[-1].split(', ')[-1]}") from None
 
 
 def _draft(img: Image.Image, mode: str, min_side: int) -> None:

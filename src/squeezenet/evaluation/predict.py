@@ -286,7 +286,7 @@ def predict(
 ) -> Iterator[dict[str, Any]]:
     """Top-k classes for every image in ``paths`` (files), streamed in order as each batch is done.
     ``workers`` threads decode and resize the next images while the engine runs the current
-    batch (Pillow releases the GIL in both), at most two batches ahead: memory stays bounded
+    batch (the JPEG decoders and torch's resize release the GIL), at most two batches ahead: memory stays bounded
     whatever the folder's size. An unreadable image gets an ``error`` entry instead of stopping
     the others. ``times``: filled with the stage times as the results go."""
     if batch_size < 1:
