@@ -300,7 +300,8 @@ def _share_and_code(
 
 def default_density(epochs: float) -> str:
     """Prune only what retraining can recover: post-training, the paper's 33% 3x3 density costs
-    ImageNet v1.1 about 11 top-1 points even with compensation, so nothing is pruned."""
+    ImageNet v1.1 many top-1 points even with compensation (docs/results/compression.md), so
+    nothing is pruned."""
     return "paper" if epochs > 0 else "dense"
 
 

@@ -4,13 +4,13 @@ A Fire module ends in two parallel convolutions (expand 1x1, expand 3x3) whose o
 concatenated. A 1x1 convolution is a 3x3 one whose kernel is zero except at the centre, so
 both fit in a single 3x3 convolution with ``e1x1 + e3x3`` output channels, the 1x1 filters
 first: the same function (equal up to summation order), one convolution instead of two, and no
-concatenation. OpenVINO runs that concatenation with a reference kernel in int8 (about 10% of
-batch-1 time at 224 px) and cannot write it in place in its channels-last layout.
+concatenation. OpenVINO runs that concatenation with a reference kernel in int8 (a visible share of
+batch-1 time in its profile) and cannot write it in place in its channels-last layout.
 
 The fused graph costs 1.8x the expand multiply-adds, so it pays only where int8 convolutions
 are bound by per-layer overhead rather than arithmetic: with OpenVINO int8 on AMX (faster at
 batch 1 and 32), not on AVX-512 VNNI or AVX2 kernels, nor with ONNX Runtime
-(``docs/results/deploy.md``); ``export --format auto`` times both where it matters.
+(``docs/results/deploy-*.md``, one page per CPU class); ``export --format auto`` times both where it matters.
 """
 
 from __future__ import annotations

@@ -8,18 +8,16 @@ kernels. Written here once because both runtimes take these steps word for word.
 Our recipe (``ours``) changes three things in the runtime's quantizer:
 
 - the global average pool's output gets its own scale. Both quantizers give it its input's,
-  conv10's: that map spans [0, ~330] on ImageNet v1.1 (a scale near 1.3), while its mean, the
-  logits, spans a fifth of that, so the logits came out in steps of a whole unit. ONNX Runtime's
-  recipe leaves the mean in float; a full-int8 file cannot, so the mean is requantized. On the
-  ``calib/`` images this took the KL divergence to fp32 from about 0.04 to 0.01;
+  conv10's, whose map spans several times the range of its mean, the logits: the logits came
+  out in steps of a whole unit. ONNX Runtime's recipe leaves the mean in float; a full-int8 file
+  cannot, so the mean is requantized, which brings the int8 logits' KL divergence to fp32 down;
 - the two expand branches a Fire module concatenates are observed as one. Observed apart, the
   LiteRT converter gave the concatenation its first input's scale (expand1x1's), clipping the
-  wider expand3x3 branch: the demo's compressed model lost 4.8 test points as a ``.tflite``
+  wider expand3x3 branch: the demo's compressed model lost test accuracy as a ``.tflite``
   and none in PT2E's own simulation of the same graph;
 - activations observed by min and max, the statistic of our ONNX Runtime recipe, instead of the
-  quantizers' L2-fitted histograms: with the pool fixed the two kept the same share of fp32's
-  top-1 answers on ``calib/`` for LiteRT (94.8%) and min-max more for ExecuTorch (96.0% against
-  94.8%).
+  quantizers' L2-fitted histograms: with the pool fixed, min-max kept as many of fp32's top-1
+  answers on ``calib/`` for LiteRT and more for ExecuTorch.
 
 ``benchmarks/edge.py`` measures both recipes on the held-out ``val/`` images.
 """

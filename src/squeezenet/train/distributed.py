@@ -95,9 +95,9 @@ class GlobalBatchDropout(nn.Module):
     outermost dimension in both NCHW and channels-last order).
 
     Hand-written rather than ``nn.Dropout`` for speed as well: the CPU generator draws one number
-    at a time, and ``bernoulli_`` draws one per element (25 ms for SqueezeNet's 2M-element mask
-    at batch 256: 15% of a bf16 training step). Here each 64-bit draw gives eight random bytes,
-    and a byte below ``keep`` keeps its element: 8x fewer draws (3.5 ms), keep probability in
+    at a time, and ``bernoulli_`` draws one per element (SqueezeNet's mask at batch 256 has
+    millions: a sizeable share of a bf16 training step). Here each 64-bit draw gives eight random
+    bytes, and a byte below ``keep`` keeps its element: 8x fewer draws, keep probability in
     steps of 1/256 (exact for the 0.5 of every SqueezeNet), scaled by 256/keep so the expected
     activation is unchanged.
     """

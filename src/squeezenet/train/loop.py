@@ -265,7 +265,7 @@ def _prepare(cfg: TrainConfig, ctx: D.DistContext) -> tuple[TrainSource, Squeeze
         split.write(Path(cfg.out) / SPLIT_FILE)  # what eval --run scores
     steps_per_epoch = source.steps_per_epoch(cfg.batch_size)
 
-    torch.set_flush_denormal(True)  # tiny gradients as denormals cost ~10% of CPU step time
+    torch.set_flush_denormal(True)  # tiny gradients as denormals slow CPU steps
     torch.manual_seed(cfg.seed)
     model = SqueezeNet(model_config)
     if pretrained is not None:
