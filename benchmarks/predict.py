@@ -145,7 +145,7 @@ def main() -> None:
         "",
         "| stage | ms |",
         "|---|---|",
-        f"| decode ({one['pixels'][0]}x{one['pixels'][1]} JPEG; libjpeg-turbo through torchvision) | "
+        f"| decode ({one['pixels'][0]}x{one['pixels'][1]} JPEG; libjpeg-turbo through TorchCodec) | "
         f"{one['decode_ms']:.2f} |",
         f"| decode with Pillow (the float path's) | {one['reference_decode_ms']:.2f} |",
         f"| resize and crop to uint8 pixels | {one['resize_ms']:.2f} |",
