@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup fashion-mnist lint test check demo bench explore-docs clean
+.PHONY: setup fashion-mnist lint test check demo bench explore-docs options-docs clean
 
 setup: $(STAMP) fashion-mnist
 
@@ -54,6 +54,10 @@ bench: setup
 	$(BIN)/python benchmarks/ota.py
 	$(BIN)/python benchmarks/demo.py
 	$(BIN)/python benchmarks/edge.py
+
+# The reference page of every command's options, from the parser (tests/test_docs.py checks it is current).
+options-docs: setup
+	$(BIN)/python -m squeezenet.cli.reference > docs/guide/options.md.tmp && mv docs/guide/options.md.tmp docs/guide/options.md
 
 # The design-space sweeps of docs/results/explore (about 25 minutes on 2 AVX2 cores).
 SWEEP := --epochs 2 --limit-train 8000 --limit-val 2000 --lr 0.001 --seeds 2 --quiet

@@ -31,6 +31,13 @@ def test_the_guides_backend_table_is_the_backend_table():
     assert rows == [b.name for b in TABLE]
 
 
+def test_the_options_page_is_the_parser():
+    from squeezenet.cli.reference import options_page
+
+    page = (DOCS / "guide" / "options.md").read_text()
+    assert page == options_page(), "docs/guide/options.md is out of date: run make options-docs"
+
+
 def test_every_command_is_in_the_readme_and_the_cli_page():
     from squeezenet.cli import build_parser
 
