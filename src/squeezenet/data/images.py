@@ -65,6 +65,10 @@ def _check_size(img: Image.Image) -> None:
         raise Image.DecompressionBombError(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} allowed")
 
 
+# The source modes libjpeg turns into each target mode with Pillow's pixels (grayscale repeated into RGB).
+_LIBJPEG_SOURCES = {"RGB": ("RGB", "L"), "L": ("L",)}
+
+
 def decode_image(path: str | Path, mode: str = "RGB", min_side: int | None = None) -> torch.Tensor:
     """The image as a uint8 C x H x W tensor in ``mode``: ``open_image``'s pixels, for torchvision's
     tensor transforms (their uint8 resize is several times Pillow's speed).
@@ -79,14 +83,14 @@ def decode_image(path: str | Path, mode: str = "RGB", min_side: int | None = Non
         size = img.size
         if min_side:
             _draft(img, mode, min_side)
-        direct = {"RGB": ("RGB", "L"), "L": ("L",)}.get(mode, ())  # what libjpeg turns into ``mode`` as Pillow does
-        if decode_jpeg is None or img.format != "JPEG" or img.size != size or img.mode not in direct:
+        direct = img.format == "JPEG" and img.size == size and img.mode in _LIBJPEG_SOURCES.get(mode, ())
+        if decode_jpeg is None or not direct:
             return pil_to_tensor(_load(img, mode, None))
         _check_size(img)
     try:
         return decode_jpeg(data, mode="RGB" if mode == "RGB" else "GRAY")
     except RuntimeError as error:  # libjpeg's complaint (a truncated file): the error Pillow would raise
-        raise OSError(f"{path}: {str(error).splitlines()[-1].split(', ')[-1]}") from None
+        raise OSError(f"{path}: libjpeg cannot decode it") from error
 
 
 def _draft(img: Image.Image, mode: str, min_side: int) -> None:

@@ -13,6 +13,8 @@ from ..utils.options import MAX_BATCH, MAX_WORKERS, check_ranges, option
 
 @dataclass(kw_only=True)
 class ExploreOptions:
+    """What a sweep trains each design point with; the design flags and the swept kind are the CLI's."""
+
     values: list[str] | None = option(None, "the swept values, spaces or commas between them (sr, pct3x3, bypass)")
     sr_values: list[str] | None = option(None, "grid: squeeze ratios")
     pct3x3_values: list[str] | None = option(None, "grid: 3x3 shares")
