@@ -49,3 +49,31 @@ def test_measure_scores_every_setting_and_narrower_costs_more():
         assert table.size[name, Setting(8, True)] > table.size[name, Setting(8, False)]  # the scales are stored
         assert table.damage[name, Setting(2, True)] > table.damage[name, Setting(8, True)]
     assert all(torch.equal(c.weight, before[n]) for n, c in convs.items())  # every layer put back
+
+
+@torch.no_grad()
+def test_damage_is_scored_on_images_compensation_was_not_fitted_to(monkeypatch):
+    """Scored in-sample, compensation's fit hides a large layer's damage and the budget starves it."""
+    from squeezenet.compression import sensitivity
+
+    torch.manual_seed(0)
+    model = SqueezeNet(SqueezeNetConfig(layout="v1_1", stem="small", in_channels=1, num_classes=10)).eval()
+    convs = {n: c for n, c in named_convs(model).items() if n == "conv10"}
+    masks = {n: torch.ones_like(c.weight, dtype=torch.bool) for n, c in convs.items()}
+    images = torch.randn(2 * sensitivity.IMAGES, 1, 28, 28)
+    fitted, scored, fitting = [], [], []
+    hessians = sensitivity.input_hessians
+
+    def spy(net, layers, x):
+        fitted.append(x)
+        fitting.append(True)
+        try:
+            return hessians(net, layers, x)
+        finally:
+            fitting.clear()
+
+    monkeypatch.setattr(sensitivity, "input_hessians", spy)
+    model.register_forward_pre_hook(lambda _m, inputs: None if fitting else scored.append(inputs[0]))
+    measure(model, convs, masks, images, rate_weight=1.0, scales=(False,))
+    assert len(fitted) == 1 and torch.equal(fitted[0], images[sensitivity.IMAGES :])
+    assert scored and all(torch.equal(x, images[: sensitivity.IMAGES]) for x in scored)

@@ -153,9 +153,8 @@ print(*int8_fidelity(sys.argv[1], sys.argv[3], "openvino-int8"))
 @pytest.mark.parametrize("isa", ["native", "AVX2"])
 def test_openvino_int8_follows_fp32_on_native_and_avx2_kernels(shared, imagenet_reference, isa):
     """OpenVINO's CPU plugin honours ONEDNN_MAX_CPU_ISA, so the AVX2 int8 kernels (no VNNI: the
-    u8 x s8 saturation case) are checked on every machine, not only on AVX2 ones. Measured:
-    agreement 95.6% / KL 0.009 (AVX-512 VNNI + AMX), 96.0% / 0.012 (AVX2 kernels); top-1 64.00
-    and 63.60 against fp32's 64.40 on the 250 images."""
+    u8 x s8 saturation case) are checked on every machine, not only on AVX2 ones; the bounds
+    leave room for the spread between kernels (the figures per CPU: docs/results/deploy-*.md)."""
     env = {**os.environ, **({"ONEDNN_MAX_CPU_ISA": "AVX2"} if isa == "AVX2" else {})}
     done = subprocess.run(
         [sys.executable, "-c", _FIDELITY, str(shared), str(Path(__file__).parents[1]), str(imagenet_reference)],

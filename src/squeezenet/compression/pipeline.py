@@ -136,7 +136,7 @@ def compress(loaded: LoadedModel, options: CompressOptions, progress: bool = Tru
             model,
             named_convs(model),
             masks,
-            images[: sensitivity.IMAGES],
+            images,
             options.rate_weight,
             (False, True) if options.channel_scales is None else (options.channel_scales,),
             compensating,

@@ -2,14 +2,15 @@
 
 Each layer alone is weight-shared at each candidate setting, the way ``compress`` will share it
 (error-compensated on the layer's input Hessian when ``compensate`` is set, else rounded to the
-nearest centroid); the damage is the KL divergence between the original model's and the
-modified model's outputs on a few unlabelled images, and the bytes are the index stream at its
-entropy (which Huffman coding approaches within a few percent) plus the stored codebook and
-scales. Damages of different layers add, to first order, so the budget is met the classical
-rate-distortion way: each layer's settings reduced to the lower convex hull of (bytes, damage),
-then, from every layer's largest setting, the step that costs the least damage per byte saved
-is taken until the estimated file fits, and the bytes a last large step saved beyond the budget
-are given back to the layers whose wider settings buy the most per byte.
+nearest centroid); the damage is the KL divergence between the original model's and the modified
+model's outputs on a few unlabelled images other than those compensation is fitted to
+(in-sample, a large layer's fit hides its damage and the budget starves it), and the bytes are the
+index stream at its entropy (which Huffman coding approaches within a few percent) plus the
+stored codebook and scales. Damages of different layers add, to first order, so the budget is
+met the classical rate-distortion way: each layer's settings reduced to the lower convex hull of
+(bytes, damage), then, from every layer's largest setting, the step that costs the least damage
+per byte saved is taken until the estimated file fits, and the bytes a last large step saved
+beyond the budget are given back to the layers whose wider settings buy the most per byte.
 """
 
 from __future__ import annotations
@@ -63,10 +64,14 @@ def measure(
     progress: bool = False,
 ) -> Sensitivity:
     """Share each layer alone at every candidate width, with and/or without channel scales
-    (``scales``); measured once, then ``choose`` may be asked for several budgets."""
+    (``scales``); measured once, then ``choose`` may be asked for several budgets. The damage is
+    scored on the first ``IMAGES`` images and compensation fits the rest (all of them when there
+    are too few to part): scored on the images it was fitted to, a large layer's damage looks
+    smaller than it is, and the budget would starve it."""
     model.eval()
-    reference = F.log_softmax(model(images), dim=1)
-    hessians = input_hessians(model, convs, images) if compensate else {}
+    scored, fitted = (images[:IMAGES], images[IMAGES:]) if len(images) >= 2 * IMAGES else (images, images)
+    reference = F.log_softmax(model(scored), dim=1)
+    hessians = input_hessians(model, convs, fitted) if compensate else {}
     table = Sensitivity({}, {})
     for name, conv in track(convs.items(), len(convs), "sensitivity", "layer", quiet=not progress):
         original = conv.weight.detach().clone()
@@ -78,7 +83,7 @@ def measure(
             else:
                 shared = nearest_layer(original, mask, setting.bits, rate_weight, setting.scaled)
             conv.weight.copy_(shared.weight(mask))
-            out = F.log_softmax(model(images), dim=1)
+            out = F.log_softmax(model(scored), dim=1)
             table.damage[name, setting] = float(F.kl_div(out, reference, log_target=True, reduction="batchmean"))
             stored_values = len(shared.codebook) + (0 if shared.scale is None else len(shared.scale))
             table.size[name, setting] = _entropy_bytes(shared.index[mask].numpy(), stored_values)
