@@ -212,3 +212,20 @@ def test_a_file_exported_with_pixels_takes_uint8_and_says_so(capsys, tmp_path, s
         capsys, "export", "--weights", small_weights, "--out", tmp_path / "m.pte", "--format", "executorch", "--pixels"
     )
     assert code == 2 and "--pixels" in err and len(err.strip().splitlines()) == 1
+
+
+def test_auto_with_pixels_times_only_the_engines_that_take_them(capsys, tmp_path, small_weights, monkeypatch):
+    """``export --format auto --pixels``: an engine whose graph cannot take uint8 pixels is not
+    timed, and the one written takes them and says so."""
+    from squeezenet.deploy import auto
+    from squeezenet.deploy.shipped import read_shipped
+
+    pytest.importorskip("openvino")
+    monkeypatch.setattr(auto, "ENGINES", ("onnxruntime", "openvino-defaults", "openvino"))  # one cannot
+    argv = ["export", "--weights", small_weights, "--format", "auto", "--pixels", "--out", tmp_path / "best"]
+    code, stdout, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert {c["backend"] for c in report["auto"]["candidates"]} == {"onnxruntime", "openvino"}
+    assert report["pixels"] and "uint8 pixels" in report["auto"]["reason"]
+    assert read_shipped(report["file"]).engine.pixels_of is not None

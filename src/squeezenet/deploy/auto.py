@@ -63,17 +63,27 @@ def choose_engine(
     batch_size: int = 1,
     max_disagreement: float = MAX_DISAGREEMENT,
     repeats: int = 30,
+    pixels: bool = False,
 ) -> EngineChoice:
-    """Every engine built and timed at ``batch_size``; the fastest within the budget is chosen."""
+    """Every engine built and timed at ``batch_size``; the fastest within the budget is chosen.
+    With ``pixels``, only the engines whose graph can take uint8 pixels, each timed so."""
     held_out, calib = _split(loaded, calib_data)
     with torch.no_grad():
         reference = loaded.model.eval()(held_out).argmax(1) if held_out is not None else None
-    names = [n for n in ENGINES if BACKENDS[n].auto and (calib is not None or not BACKENDS[n].int8)]
+    names = [
+        n
+        for n in ENGINES
+        if BACKENDS[n].auto
+        and (calib is not None or not BACKENDS[n].int8)
+        and (not pixels or BACKENDS[n].pixel_graph is not None)
+    ]
     batch = (held_out[:1] if held_out is not None else example_input(loaded)).repeat(batch_size, 1, 1, 1)
     inputs = BuildInputs(loaded, calib)
     engines, candidates = {}, []
     for name in names:
         engine = build_engine(loaded, name, inputs=inputs)
+        if pixels:
+            engine = engine.taking_pixels(loaded.preprocess)
         run = engine.runner()
         seconds = median(time_calls(partial(run, batch), repeats, warmup=5))
         agreement = 100.0 if reference is None else 100 * float((run(held_out).argmax(1) == reference).float().mean())
@@ -85,6 +95,8 @@ def choose_engine(
         f"among the engines within {max_disagreement:g}% top-1 disagreement with fp32 on "
         f"{0 if held_out is None else len(held_out)} held-out calibration images"
     )
+    if pixels:
+        reason += "; only the engines whose graph takes uint8 pixels"
     if rejected:
         reason += f"; over the budget: {', '.join(rejected)}"
     if calib is None:

@@ -56,7 +56,9 @@ def export(loaded: LoadedModel, out: str | Path, options: ExportOptions) -> Expo
     if options.calib_data is not None and not isinstance(options.calib_data, torch.Tensor):
         image_files(options.calib_data)  # an empty folder is refused now, not after the engine is built
     if options.format == AUTO:
-        choice = choose_engine(loaded, options.calib_data, options.batch_size, options.max_disagreement)
+        choice = choose_engine(
+            loaded, options.calib_data, options.batch_size, options.max_disagreement, pixels=options.pixels
+        )
         engine = choice.engines[choice.chosen]
         return dataclasses.replace(
             write_verified(loaded, engine, out.with_name(out.name + engine.backend.suffix), options.calib_data),

@@ -49,7 +49,7 @@ class ExportOptions:
     pixels: bool = option(
         False,
         "the file takes uint8 pixels (N x C x crop x crop, decoded and resized) and normalises them in its graph "
-        "(onnx, openvino); its metadata says so",
+        "(onnx, openvino; auto chooses among the engines that can); its metadata says so",
     )
 
     def check(self) -> None:
@@ -76,9 +76,9 @@ class ExportOptions:
             raise OptionError(
                 "fixed_bits", f"sets the width of {', '.join(PROFILED)}'s fixed point: only with {{format}}", "format"
             )
-        if self.pixels and self.format not in PIXEL_FORMATS:
+        if self.pixels and self.format not in (*PIXEL_FORMATS, AUTO):
             raise OptionError(
-                "pixels", f"is written by {', '.join(PIXEL_FORMATS)}: choose one with {{format}}", "format"
+                "pixels", f"is written by {', '.join(PIXEL_FORMATS)} (or auto): choose one with {{format}}", "format"
             )
         if self.int8 and self.calib_data is None:
             raise OptionError("int8", "calibrates on images: it needs {calib_data} (unlabelled images)", "calib_data")
