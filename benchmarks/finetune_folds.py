@@ -6,10 +6,12 @@ tutorial's two recipes (full fine-tuning, and feature extraction: only the new c
 on the same photos and are scored on the same held-out ones, each with two loader processes. The
 better tutorial recipe is the anchor; the page gives each fold, the mean paired difference with its
 95% confidence interval (Student's t over the folds run), and wall times. A fold takes about 20
-minutes on two cores: ``--folds N`` runs the first N of the five (default all).
+minutes on two cores: ``--folds N`` runs the first N of the five (default all); ``--candidate
+backbone_lr=0.3,epochs=10`` adds a row of ours with those settings changed, compared the same way.
 Writes docs/results/finetune-trashnet.{md,json}.
 """
 
+import ast
 import json
 import math
 import statistics
@@ -51,12 +53,18 @@ def folds(root: Path, k: int, seed: int = 0) -> list[Split]:
     ]
 
 
-def ours(root: Path, split_file: Path, seed: int) -> dict:
+def ours(root: Path, split_file: Path, seed: int, changes: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         summary = train(
             TrainConfig(
-                data=str(root), weights=str(finetune.WEIGHTS), split=str(split_file), out=tmp, quiet=True, seed=seed
+                data=str(root),
+                weights=str(finetune.WEIGHTS),
+                split=str(split_file),
+                out=tmp,
+                quiet=True,
+                seed=seed,
+                **(changes or {}),
             )
         )
         seconds = time.perf_counter() - start
@@ -71,8 +79,17 @@ def interval(differences: list[float]) -> tuple[float, float | None]:
     return mean, T95[len(differences) - 1] * statistics.stdev(differences) / math.sqrt(len(differences))
 
 
+def candidate() -> dict:
+    """``--candidate k=v,k=v``: TrainConfig fields to change for an extra row (values as Python literals)."""
+    if "--candidate" not in sys.argv:
+        return {}
+    pairs = (item.split("=", 1) for item in sys.argv[sys.argv.index("--candidate") + 1].split(","))
+    return {key: ast.literal_eval(value) for key, value in pairs}
+
+
 def main() -> None:
     run = int(sys.argv[sys.argv.index("--folds") + 1]) if "--folds" in sys.argv else FOLDS
+    changes = candidate()
     work = Path(tempfile.mkdtemp())
     (work / "train").symlink_to(shared / "trashnet")  # the layout train reads: DIR/train/<class>/
     splits = folds(work, FOLDS)
@@ -92,23 +109,28 @@ def main() -> None:
             ),
             "squeezenet train --weights (defaults)": ours(work, split_file, 42),
         }
+        if changes:
+            label = ", ".join(f"{k}={v}" for k, v in changes.items())
+            row[f"squeezenet train --weights ({label})"] = ours(work, split_file, 42, changes)
         results["folds"].append(row)
         print(
             json.dumps({k: v if not isinstance(v, dict) else round(v["val_top1"], 2) for k, v in row.items()}),
             flush=True,
         )
-        report(results, run)  # the page after every fold: a stopped run keeps what it measured
+        report(results, run, changes)  # the page after every fold: a stopped run keeps what it measured
 
 
-def report(results: dict, run: int) -> None:
+def report(results: dict, run: int, changes: dict) -> None:
     """The page and JSON of the folds run so far."""
     names = [k for k in results["folds"][0] if k not in ("fold", "held_out")]
     mean = {n: statistics.fmean(r[n]["val_top1"] for r in results["folds"]) for n in names}
     anchor = max(names[:2], key=mean.get)
-    ours_name = names[2]
-    diff, half = interval([r[ours_name]["val_top1"] - r[anchor]["val_top1"] for r in results["folds"]])
-    time_ratio = statistics.fmean(r[ours_name]["seconds"] / r[anchor]["seconds"] for r in results["folds"])
+    compared = {name: _against(results["folds"], name, anchor) for name in names[2:]}
+    diff, half, time_ratio = compared[names[2]]
     results.update(anchor=anchor, mean=mean, difference=diff, half_width=half, time_ratio=time_ratio)
+    results["compared"] = {
+        name: dict(zip(("difference", "half_width", "time_ratio"), c)) for name, c in compared.items()
+    }
     done = len(results["folds"])
     lines = [
         f"trashnet ({results['photos']:,} photos, six classes), stratified {FOLDS}-fold cross-validation: "
@@ -125,19 +147,28 @@ def report(results: dict, run: int) -> None:
             + " | ".join(f"{r['val_top1']:.2f}" for r in runs)
             + f" | **{mean[n]:.2f}** | {statistics.fmean(r['seconds'] for r in runs):.0f} |"
         )
-    spread = "no interval from one fold" if half is None else f"95% CI {diff - half:+.2f} to {diff + half:+.2f}"
-    lines += [
-        "",
-        f"Ours minus the anchor ({anchor}): {diff:+.2f} points ({spread}); our wall time {time_ratio:.2f}x "
-        "the anchor's.",
-    ]
+    lines.append("")
+    for name, (diff, half, time_ratio) in compared.items():
+        spread = "no interval from one fold" if half is None else f"95% CI {diff - half:+.2f} to {diff + half:+.2f}"
+        lines.append(
+            f"{name} minus the anchor ({anchor}): {diff:+.2f} points ({spread}); its wall time {time_ratio:.2f}x "
+            "the anchor's."
+        )
     write_result(
         "finetune-trashnet",
         "Fine-tuning on your own photos: trashnet, k-fold",
         "\n".join(lines),
         results,
-        f".venv/bin/python benchmarks/finetune_folds.py{'' if run == FOLDS else f' --folds {run}'}",
+        ".venv/bin/python benchmarks/finetune_folds.py"
+        + ("" if run == FOLDS else f" --folds {run}")
+        + (f" --candidate {','.join(f'{k}={v}' for k, v in changes.items())}" if changes else ""),
     )
+
+
+def _against(folds: list[dict], name: str, anchor: str) -> tuple[float, float | None, float]:
+    """``name`` against the anchor over the folds: mean paired difference, its 95% half-width, wall-time ratio."""
+    diff, half = interval([r[name]["val_top1"] - r[anchor]["val_top1"] for r in folds])
+    return diff, half, statistics.fmean(r[name]["seconds"] / r[anchor]["seconds"] for r in folds)
 
 
 if __name__ == "__main__":
