@@ -5,13 +5,14 @@ Each fold holds out a fifth of every class; `squeezenet train` gets the fold as 
 tutorial's two recipes (full fine-tuning, and feature extraction: only the new conv10 trained) train
 on the same photos and are scored on the same held-out ones, each with two loader processes. The
 better tutorial recipe is the anchor; the page gives each fold, the mean paired difference with its
-95% confidence interval (Student's t over the folds run), and wall times. A fold takes about 20
-minutes on two cores: ``--folds N`` runs the first N of the five (default all); ``--candidate
+95% confidence interval (Student's t over the folds run), and wall times. A fold takes the better
+part of an hour on two cores: ``--folds N`` runs the first N of the five (default all); ``--candidate
 backbone_lr=0.3,epochs=10`` adds a row of ours with those settings changed, compared the same way.
 Writes docs/results/finetune-trashnet.{md,json}.
 """
 
 import ast
+import dataclasses
 import json
 import math
 import statistics
@@ -80,11 +81,30 @@ def interval(differences: list[float]) -> tuple[float, float | None]:
 
 
 def candidate() -> dict:
-    """``--candidate k=v,k=v``: TrainConfig fields to change for an extra row (values as Python literals)."""
+    """``--candidate k=v,k=v``: TrainConfig fields to change for an extra row (values as Python
+    literals), refused in one line before the first fold's half hour of tutorial runs."""
     if "--candidate" not in sys.argv:
         return {}
-    pairs = (item.split("=", 1) for item in sys.argv[sys.argv.index("--candidate") + 1].split(","))
-    return {key: ast.literal_eval(value) for key, value in pairs}
+    given = sys.argv[sys.argv.index("--candidate") + 1 :][:1]
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    changes = {}
+    for item in (given[0] if given else "").split(","):
+        key, _, value = item.partition("=")
+        try:
+            changes[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            sys.exit(f"--candidate: {item!r} is not field=value with a Python literal value")
+        if key not in fields:
+            sys.exit(f"--candidate: {key!r} is not a TrainConfig field")
+    try:
+        TrainConfig(data="x", **changes).check()
+    except Exception as exc:  # the record's own range check, in its own words
+        sys.exit(f"--candidate: {exc}")
+    return changes
+
+
+def label(changes: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in changes.items())
 
 
 def main() -> None:
@@ -110,8 +130,7 @@ def main() -> None:
             "squeezenet train --weights (defaults)": ours(work, split_file, 42),
         }
         if changes:
-            label = ", ".join(f"{k}={v}" for k, v in changes.items())
-            row[f"squeezenet train --weights ({label})"] = ours(work, split_file, 42, changes)
+            row[f"squeezenet train --weights ({label(changes)})"] = ours(work, split_file, 42, changes)
         results["folds"].append(row)
         print(
             json.dumps({k: v if not isinstance(v, dict) else round(v["val_top1"], 2) for k, v in row.items()}),
@@ -161,7 +180,7 @@ def report(results: dict, run: int, changes: dict) -> None:
         results,
         ".venv/bin/python benchmarks/finetune_folds.py"
         + ("" if run == FOLDS else f" --folds {run}")
-        + (f" --candidate {','.join(f'{k}={v}' for k, v in changes.items())}" if changes else ""),
+        + (f" --candidate {label(changes)}" if changes else ""),
     )
 
 
